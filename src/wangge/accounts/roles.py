@@ -1,0 +1,71 @@
+"""System roles of DESIGN §1 as permission sets. Later apps add their permissions here."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.utils.translation import gettext_lazy as _
+
+VIEW_GEO = "geo.view_region"
+CHANGE_GEO = "geo.change_region"
+IMPORT_GEO = "geo.import_region"
+VIEW_USERS = "accounts.view_user"
+MANAGE_USERS = "accounts.manage_users"
+VIEW_AUDIT = "core.view_auditrecord"
+
+STAFF_BASE = [VIEW_GEO]
+
+SYSTEM_ROLES: dict[str, dict[str, Any]] = {
+    "resident": {"name": _("居民"), "permissions": []},
+    "grid_worker": {"name": _("网格员"), "permissions": STAFF_BASE},
+    "micro_grid_worker": {"name": _("微网格员(楼栋长)"), "permissions": STAFF_BASE},
+    "community_secretary": {
+        "name": _("网格长/社区书记"),
+        "permissions": [*STAFF_BASE, VIEW_USERS],
+    },
+    "street_dispatcher": {
+        "name": _("街道指挥中心调度员"),
+        "permissions": [*STAFF_BASE, VIEW_USERS, VIEW_AUDIT],
+    },
+    "district_commander": {
+        "name": _("区县指挥中心"),
+        "permissions": [*STAFF_BASE, CHANGE_GEO, VIEW_USERS, VIEW_AUDIT],
+    },
+    "department_staff": {"name": _("职能部门处置人员"), "permissions": STAFF_BASE},
+    "party_member": {"name": _("党员/志愿者"), "permissions": []},
+    "sysadmin": {
+        "name": _("系统管理员"),
+        "permissions": [*STAFF_BASE, CHANGE_GEO, IMPORT_GEO, VIEW_USERS, MANAGE_USERS],
+    },
+    "auditor": {"name": _("审计员"), "permissions": [*STAFF_BASE, VIEW_AUDIT, VIEW_USERS]},
+}
+
+
+def sync_system_roles() -> None:
+    from django.contrib.auth.models import Permission
+
+    from .models import Role
+
+    for code, spec in SYSTEM_ROLES.items():
+        role, _created = Role.objects.update_or_create(
+            code=code, defaults={"name": str(spec["name"]), "is_system": True}
+        )
+        perms = []
+        for dotted in spec["permissions"]:
+            app_label, codename = dotted.split(".", 1)
+            perm = Permission.objects.filter(
+                content_type__app_label=app_label, codename=codename
+            ).first()
+            if perm is not None:
+                perms.append(perm)
+        role.permissions.set(perms)
+
+
+def sync_system_roles_after_migrate(sender: Any, **kwargs: Any) -> None:
+    from django.apps import apps
+
+    # Run once, after the last app's permissions exist.
+    with_models = [a for a in apps.get_app_configs() if a.models_module is not None]
+    if sender is not with_models[-1]:
+        return
+    sync_system_roles()

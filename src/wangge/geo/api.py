@@ -1,0 +1,50 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest
+from ninja import Query, Router, Schema
+from ninja.pagination import LimitOffsetPagination, paginate
+
+from .schemas import LocateOut, RegionOut
+from .selectors import access_region, region_list_for_user
+
+router = Router(tags=["geo"])
+
+
+class RegionFilter(Schema):
+    level: str | None = None
+    parent: str | None = None
+    q: str | None = None
+
+
+@router.get("/regions", response=list[RegionOut])
+@paginate(LimitOffsetPagination)
+def list_regions(request: HttpRequest, filters: Query[RegionFilter]) -> Any:
+    qs = region_list_for_user(request.user).select_related("parent").order_by("path")
+    if filters.level:
+        qs = qs.filter(level=filters.level)
+    if filters.parent:
+        qs = qs.filter(parent__code=filters.parent)
+    if filters.q:
+        qs = qs.filter(name__icontains=filters.q) | qs.filter(code__startswith=filters.q)
+    return qs
+
+
+@router.get("/regions/{code}", response=RegionOut)
+def get_region(request: HttpRequest, code: str) -> Any:
+    return access_region(request.user, code)
+
+
+@router.get("/regions/{code}/geojson")
+def get_region_geojson(request: HttpRequest, code: str) -> dict[str, Any]:
+    from .exporters import region_feature
+
+    return region_feature(access_region(request.user, code))
+
+
+@router.get("/locate", response=LocateOut)
+def locate(request: HttpRequest, lon: float, lat: float, crs: str = "wgs84") -> Any:
+    from .locator import locate_for_api
+
+    return locate_for_api(request.user, lon=lon, lat=lat, crs=crs)

@@ -1,0 +1,230 @@
+"""Wangge settings: one environment-driven module.
+
+With no environment at all it runs on an embedded SQLite database in ``var/`` (development
+defaults).  Production is selected with ``WANGGE_PRODUCTION=1`` and then refuses to start with
+DEBUG on or without a real secret key.  Every secret may come from ``NAME`` or ``NAME_FILE``.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+from django.utils.translation import gettext_lazy as _
+
+BASE_DIR = Path(__file__).resolve().parent  # src/wangge
+PROJECT_DIR = BASE_DIR.parent.parent  # repository root (when run from a checkout)
+VAR_DIR = Path(os.environ.get("WANGGE_VAR_DIR", PROJECT_DIR / "var"))
+
+DEV_SECRET_KEY = "wangge-development-only-secret-key-do-not-use-in-production"  # noqa: S105
+
+
+def env(name: str, default: str | None = None) -> str | None:
+    """Read NAME from the environment, or the contents of the file named by NAME_FILE."""
+    file_name = os.environ.get(f"{name}_FILE")
+    if file_name:
+        return Path(file_name).read_text(encoding="utf-8").strip()
+    return os.environ.get(name, default)
+
+
+def env_bool(name: str, default: bool = False) -> bool:
+    value = env(name)
+    if value is None or value == "":
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def env_int(name: str, default: int) -> int:
+    value = env(name)
+    return int(value) if value not in (None, "") else default
+
+
+PRODUCTION = env_bool("WANGGE_PRODUCTION")
+DEBUG = env_bool("DEBUG", default=not PRODUCTION)
+SECRET_KEY = env("SECRET_KEY") or DEV_SECRET_KEY
+
+if PRODUCTION:
+    if DEBUG:
+        raise ImproperlyConfigured("WANGGE_PRODUCTION=1 refuses to start with DEBUG on.")
+    if SECRET_KEY == DEV_SECRET_KEY or len(SECRET_KEY) < 32:
+        raise ImproperlyConfigured(
+            "WANGGE_PRODUCTION=1 needs SECRET_KEY (or SECRET_KEY_FILE) of at least 32 characters."
+        )
+
+ALLOWED_HOSTS = [h for h in (env("ALLOWED_HOSTS") or "").split(",") if h] or (
+    [] if PRODUCTION else ["127.0.0.1", "localhost", "[::1]", "testserver"]
+)
+CSRF_TRUSTED_ORIGINS = [o for o in (env("CSRF_TRUSTED_ORIGINS") or "").split(",") if o]
+
+INSTALLED_APPS = [
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django.contrib.humanize",
+    "django_htmx",
+    "axes",
+    "django_tasks",
+    "django_tasks_db",
+    "wangge.core",
+    "wangge.accounts",
+    "wangge.geo",
+    "wangge.api",
+    "wangge.web",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "wangge.core.middleware.RequestIdMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+    "axes.middleware.AxesMiddleware",
+]
+
+ROOT_URLCONF = "wangge.urls"
+WSGI_APPLICATION = "wangge.wsgi.application"
+ASGI_APPLICATION = "wangge.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "wangge.web.context_processors.shell",
+            ],
+        },
+    },
+]
+
+# --- Database -------------------------------------------------------------------------------
+# SQLite by default: WAL so the web server and the task worker read and write at once, a busy
+# timeout instead of "database is locked", and IMMEDIATE transactions so a writer takes the lock
+# up front rather than failing on upgrade.
+SQLITE_PATH = Path(env("SQLITE_PATH") or VAR_DIR / "wangge.sqlite3")
+DATABASE_URL = env("DATABASE_URL")
+if DATABASE_URL:
+    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60)}
+else:
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": SQLITE_PATH,
+            "OPTIONS": {
+                "timeout": 20,
+                "transaction_mode": "IMMEDIATE",
+                "init_command": (
+                    "PRAGMA journal_mode=WAL;"
+                    "PRAGMA synchronous=NORMAL;"
+                    "PRAGMA busy_timeout=20000;"
+                    "PRAGMA foreign_keys=ON;"
+                ),
+            },
+            "TEST": {"NAME": env("SQLITE_TEST_PATH") or None},
+        }
+    }
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Auth -----------------------------------------------------------------------------------
+AUTH_USER_MODEL = "accounts.User"
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "wangge.accounts.backends.UsernameOrMobileBackend",
+]
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+LOGIN_URL = "web:login"
+LOGIN_REDIRECT_URL = "web:home"
+LOGOUT_REDIRECT_URL = "web:login"
+
+# Lockout after repeated failures (django-axes): per username and client address.
+AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = env_int("AXES_COOLOFF_MINUTES", 15) / 60  # hours
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "web/locked_out.html"
+AXES_VERBOSE = False
+AXES_IPWARE_META_PRECEDENCE_ORDER = ["REMOTE_ADDR"]
+
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SECURE = PRODUCTION
+CSRF_COOKIE_SECURE = PRODUCTION
+SECURE_CONTENT_TYPE_NOSNIFF = True
+X_FRAME_OPTIONS = "DENY"
+
+# --- Language and time ----------------------------------------------------------------------
+LANGUAGE_CODE = "zh-hans"
+LANGUAGES = [("zh-hans", _("简体中文")), ("en", _("English"))]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+USE_I18N = True
+TIME_ZONE = "Asia/Shanghai"  # display; storage is UTC (USE_TZ)
+USE_TZ = True
+
+# --- Static files ---------------------------------------------------------------------------
+STATIC_URL = "/static/"
+STATIC_ROOT = Path(env("STATIC_ROOT") or PROJECT_DIR / "staticfiles")
+VENDOR_DIR = PROJECT_DIR / "build" / "vendor"  # npm packages copied by `make assets`
+STATICFILES_DIRS = [("vendor", VENDOR_DIR)] if VENDOR_DIR.is_dir() else []
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
+MEDIA_ROOT = Path(env("MEDIA_ROOT") or VAR_DIR / "media")
+MEDIA_URL = "/media/"
+WHITENOISE_USE_FINDERS = DEBUG
+
+# --- Background tasks -----------------------------------------------------------------------
+TASKS = {"default": {"BACKEND": env("TASKS_BACKEND") or "django_tasks_db.DatabaseBackend"}}
+WORKER_HEARTBEAT_SECONDS = env_int("WORKER_HEARTBEAT_SECONDS", 10)
+WORKER_STALE_SECONDS = env_int("WORKER_STALE_SECONDS", 60)
+
+# --- Wangge ---------------------------------------------------------------------------------
+# Map tiles: a Leaflet URL template (天地图, 高德 or an OSM-compatible server). Empty = no tiles;
+# the map then draws grids on a plain background and works offline.
+MAP_TILE_URL = env("MAP_TILE_URL", "") or ""
+MAP_TILE_ATTRIBUTION = env("MAP_TILE_ATTRIBUTION", "") or ""
+# CRS of the tile server: tiles from 高德/腾讯 are GCJ-02, so drawn geometry is shifted to match.
+MAP_TILE_CRS = (env("MAP_TILE_CRS", "wgs84") or "wgs84").lower()
+# The locator answers with the nearest grid within this distance when a point is in no grid.
+LOCATOR_FALLBACK_METRES = float(env("LOCATOR_FALLBACK_METRES", "50") or 50)
+# Sibling overlap above this share of the smaller polygon's area is an import error.
+GEO_OVERLAP_TOLERANCE = float(env("GEO_OVERLAP_TOLERANCE", "0.02") or 0.02)
+API_TOKEN_PREFIX = "wg_"
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env("LOG_LEVEL", "INFO")},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        "axes": {"level": "WARNING"},
+        "django_tasks": {"level": "WARNING"},
+        "django_tasks_db": {"level": "WARNING"},
+    },
+}
