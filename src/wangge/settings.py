@@ -72,6 +72,7 @@ INSTALLED_APPS = [
     "wangge.core",
     "wangge.accounts",
     "wangge.geo",
+    "wangge.cases",
     "wangge.api",
     "wangge.web",
 ]
