@@ -212,7 +212,7 @@ MAP_TILE_CRS = (env("MAP_TILE_CRS", "wgs84") or "wgs84").lower()
 LOCATOR_FALLBACK_METRES = float(env("LOCATOR_FALLBACK_METRES", "50") or 50)
 # Sibling overlap above this share of the smaller polygon's area is an import error.
 GEO_OVERLAP_TOLERANCE = float(env("GEO_OVERLAP_TOLERANCE", "0.02") or 0.02)
-API_TOKEN_PREFIX = "wg_"
+API_TOKEN_PREFIX = "wg_"  # noqa: S105 (a visible prefix, not a secret)
 
 LOGGING = {
     "version": 1,

@@ -4,10 +4,12 @@ from typing import Any
 
 from django.db.models import QuerySet
 
-from wangge.core.exceptions import NotFound
+from django.utils.translation import gettext as _
+
+from wangge.core.exceptions import NotFound, PermissionDenied
 
 from .models import ApiToken, Role, RoleAssignment, User
-from .permissions import path_filter, scope_paths
+from .permissions import has_perm_at, path_filter, scope_paths
 
 
 def user_list_for_user(actor: Any, perm: str = "accounts.view_user") -> QuerySet[User]:
@@ -53,3 +55,43 @@ def access_assignment(actor: Any, pk: int) -> RoleAssignment:
 
 def tokens_of(user: User) -> QuerySet[ApiToken]:
     return user.api_tokens.order_by("-created_at")
+
+
+def region_staff(actor: Any, region: Any) -> QuerySet[RoleAssignment]:
+    """Active users' grants on ``region`` itself, or none unless the actor may view users there."""
+    if not has_perm_at(actor, "accounts.view_user", region.path):
+        return RoleAssignment.objects.none()
+    return (
+        RoleAssignment.objects.filter(region=region, user__is_active=True)
+        .select_related("user", "role")
+        .order_by("role_id", "user__username")
+    )
+
+
+def _common_path(paths: list[str]) -> str:
+    """Deepest materialized path that contains every path in ``paths`` ("" when none)."""
+    split = [p.strip("/").split("/") for p in paths if p]
+    common: list[str] = []
+    for segments in zip(*split, strict=False):
+        if len(set(segments)) != 1:
+            break
+        common.append(segments[0])
+    return "/" + "/".join(common) + "/" if common and split else ""
+
+
+def access_user_to_manage(actor: Any, pk: int) -> tuple[User, str]:
+    """A user the actor may change as a whole (activate, API tokens), with the region path to
+    audit the change under.
+
+    NotFound when the user is out of the actor's management area; PermissionDenied when the user
+    is a superuser or also holds grants outside it: a user-wide change would reach beyond it."""
+    user = access_user(actor, pk, "accounts.manage_users")
+    paths = list(user.assignments.values_list("region__path", flat=True))
+    manage = scope_paths(actor, "accounts.manage_users")
+    if manage is not None and (
+        user.is_superuser or any(not any(p.startswith(m) for m in manage) for p in paths)
+    ):
+        raise PermissionDenied(
+            _("该用户在您的管辖范围之外也有授权，只能由上级管理员进行此操作。")
+        )
+    return user, _common_path(paths)

@@ -91,6 +91,33 @@ def user_create(
 
 
 @transaction.atomic
+def user_create_with_role(
+    *,
+    actor: Any,
+    username: str,
+    password: str | None,
+    role: Role,
+    region: Any,
+    display_name: str = "",
+    mobile: str | None = None,
+    title: str = "",
+) -> User:
+    """Create a user with a first grant, all or nothing, so the new user is inside the creator's
+    area from the start (users without grants are visible to superusers only)."""
+    _require_manage_at(actor, region.path)
+    user = user_create(
+        actor=actor,
+        username=username,
+        password=password,
+        display_name=display_name,
+        mobile=mobile,
+        title=title,
+    )
+    role_assign(actor=actor, user=user, role=role, region=region)
+    return user
+
+
+@transaction.atomic
 def user_set_active(*, actor: Any, user: User, active: bool, region_path: str) -> User:
     _require_manage_at(actor, region_path)
     before = user.is_active

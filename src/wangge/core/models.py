@@ -65,6 +65,9 @@ class AuditHead(models.Model):
     class Meta:
         default_permissions = ()
 
+    def __str__(self) -> str:
+        return f"audit head #{self.last_seq}"
+
 
 class WorkerHeartbeat(models.Model):
     """Written by ``wangge worker`` so /healthz can tell whether background work runs."""
@@ -78,6 +81,9 @@ class WorkerHeartbeat(models.Model):
     class Meta:
         default_permissions = ()
 
+    def __str__(self) -> str:
+        return self.name
+
 
 class PeriodicJobRun(models.Model):
     """Last run of each periodic job, so schedules are observable and survive restarts."""
@@ -88,3 +94,6 @@ class PeriodicJobRun(models.Model):
 
     class Meta:
         default_permissions = ()
+
+    def __str__(self) -> str:
+        return self.name

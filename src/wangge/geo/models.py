@@ -101,6 +101,9 @@ class RegionVersion(models.Model):
         ]
         default_permissions = ()
 
+    def __str__(self) -> str:
+        return f"{self.code} v{self.version}"
+
 
 class LocatorGeneration(models.Model):
     """Bumped whenever boundaries change; every process rebuilds its in-memory index when the
@@ -112,3 +115,6 @@ class LocatorGeneration(models.Model):
 
     class Meta:
         default_permissions = ()
+
+    def __str__(self) -> str:
+        return f"locator generation {self.generation}"

@@ -1,0 +1,47 @@
+"""`wangge run`: what `make run` calls. Migrates, loads the demo city on first start, starts the
+task worker in a child process and serves the site, printing the URL and demo logins."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from typing import Any
+
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandParser
+
+
+class Command(BaseCommand):
+    help = "Serve Wangge with its task worker (migrate and load the demo city on first run)."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--host", default="127.0.0.1")
+        parser.add_argument("--port", default="8000")
+        parser.add_argument("--no-demo", action="store_true", help="do not load the demo city")
+        parser.add_argument("--no-worker", action="store_true", help="do not start the worker")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        from wangge.demo import DEMO_LOGINS, DEMO_PASSWORD, demo_is_loaded
+
+        call_command("migrate", interactive=False, verbosity=0)
+        if not options["no_demo"] and not demo_is_loaded():
+            self.stdout.write("Loading the demo city (first run)…")
+            call_command("demo")
+        worker = None
+        if not options["no_worker"]:
+            worker = subprocess.Popen([sys.executable, "-m", "wangge.cli", "worker"])
+        host, port = options["host"], options["port"]
+        shown = f"[{host}]" if ":" in host else host
+        self.stdout.write("")
+        self.stdout.write(self.style.SUCCESS(f"Wangge is running at http://{shown}:{port}/"))
+        if demo_is_loaded():
+            self.stdout.write(f"Demo logins (password for all: {DEMO_PASSWORD}):")
+            for username, role, region in DEMO_LOGINS:
+                self.stdout.write(f"  {username:<12} {role:<16} {region}")
+        self.stdout.write("")
+        try:
+            call_command("runserver", f"{host}:{port}", use_reloader=False, use_threading=True)
+        finally:
+            if worker is not None:
+                worker.terminate()
+                worker.wait(timeout=10)
