@@ -32,6 +32,7 @@ build/vendor/.built: package.json
 	touch build/vendor/.built
 
 setup: $(STAMP) build/vendor/.built
+	@command -v msgfmt >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq gettext >/dev/null; }
 	$(BIN)/wangge compilemessages --ignore=.venv --ignore=node_modules >/dev/null
 	$(BIN)/wangge collectstatic --noinput --verbosity 0
 
