@@ -62,11 +62,15 @@ def code_problems(level: str, code: str, parent_code: str | None = None) -> list
         problems.append(
             _("代码%(code)s不属于上级%(parent)s") % {"code": code, "parent": parent_code}
         )
-    if parent_code and level == Level.COUNTY and code[:4] != parent_code[:4]:
-        if parent_code[2:] != "0000":  # counties directly under a province-level city
-            problems.append(
-                _("代码%(code)s不属于上级%(parent)s") % {"code": code, "parent": parent_code}
-            )
+    if (
+        parent_code
+        and level == Level.COUNTY
+        and code[:4] != parent_code[:4]
+        and parent_code[2:] != "0000"  # counties may hang directly under a province
+    ):
+        problems.append(
+            _("代码%(code)s不属于上级%(parent)s") % {"code": code, "parent": parent_code}
+        )
     return problems
 
 

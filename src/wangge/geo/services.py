@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 from wangge.core.audit import audit_log
 from wangge.core.exceptions import ValidationError
 
+from . import locator
 from .choices import LEVEL_RANK, GridType, Level
 from .codes import code_problems
 from .geometry import derived_fields, repair, to_geojson, to_shape
@@ -21,9 +22,12 @@ from .models import PATH_SEP, LocatorGeneration, Region, RegionVersion
 
 def locator_generation_bump() -> None:
     """Tell every process that boundaries changed (they rebuild their locator index)."""
-    updated = LocatorGeneration.objects.filter(id=1).update(generation=F("generation") + 1)
+    updated = LocatorGeneration.objects.filter(id=1).update(
+        generation=F("generation") + 1, changed_at=timezone.now()
+    )
     if not updated:
         LocatorGeneration.objects.create(id=1, generation=1)
+    locator.invalidate()
 
 
 def _prepare_boundary(boundary: dict[str, Any] | None) -> tuple[dict[str, Any] | None, dict]:
@@ -158,7 +162,8 @@ def region_update(
         fields.append(key)
     region.version += 1
     region.save(update_fields=fields)
-    if "boundary" in fields:
+    # The locator holds boundaries, active flags and names (for its answers) in memory.
+    if {"boundary", "is_active", "name"} & set(fields):
         locator_generation_bump()
     if audit:
         audit_log(
