@@ -3,7 +3,6 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import QuerySet
-
 from django.utils.translation import gettext as _
 
 from wangge.core.exceptions import NotFound, PermissionDenied
@@ -91,7 +90,5 @@ def access_user_to_manage(actor: Any, pk: int) -> tuple[User, str]:
     if manage is not None and (
         user.is_superuser or any(not any(p.startswith(m) for m in manage) for p in paths)
     ):
-        raise PermissionDenied(
-            _("该用户在您的管辖范围之外也有授权，只能由上级管理员进行此操作。")
-        )
+        raise PermissionDenied(_("该用户在您的管辖范围之外也有授权，只能由上级管理员进行此操作。"))
     return user, _common_path(paths)

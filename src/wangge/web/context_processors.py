@@ -8,4 +8,4 @@ from .navigation import navigation_for
 
 
 def shell(request: HttpRequest) -> dict[str, Any]:
-    return {"nav_items": navigation_for(request.user, request.path)}
+    return {"nav_items": navigation_for(getattr(request, "user", None), request.path)}
