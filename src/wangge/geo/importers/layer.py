@@ -522,14 +522,16 @@ class _Layer:
             share = inter / smaller if smaller else 0.0
             if share <= self.tolerance:
                 continue
-            other = labels[j]
+            # Report on the later feature of a pair, naming the earlier one (or the existing
+            # region already in the database).
+            at, other = (rows[j], labels[i]) if j < len(rows) else (rows[i], labels[j])
             other_text = (
                 _("第%(n)d个要素[%(c)s]") % {"n": other.n, "c": other.label}
                 if isinstance(other, _Row)
                 else _("已有区域[%(c)s]") % {"c": other}
             )
             self.error(
-                rows[i],
+                at,
                 "sibling_overlap",
                 _("与%(o)s重叠%(p).2f%%（按较小者面积计，容差%(t).2f%%）")
                 % {"o": other_text, "p": share * 100, "t": self.tolerance * 100},
