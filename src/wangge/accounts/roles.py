@@ -15,29 +15,64 @@ VIEW_AUDIT = "core.view_auditrecord"
 
 STAFF_BASE = [VIEW_GEO]
 
+# Cases (issue 3). Department staff get no area-wide view: they see the cases and sub-tasks of
+# the departments they are members of (cases.selectors.case_list_for_user).
+VIEW_CASE = "cases.view_case"
+ADD_CASE = "cases.add_case"
+TRANSITION_CASE = "cases.transition_case"
+DISPATCH_CASE = "cases.dispatch_case"
+APPROVE_CASE = "cases.approve_case"
+SUPERVISE_CASE = "cases.supervise_case"
+CHANGE_MATTERTYPE = "cases.change_mattertype"
+CASE_WORKER = [VIEW_CASE, ADD_CASE, TRANSITION_CASE]
+CASE_DISPATCHER = [*CASE_WORKER, DISPATCH_CASE, APPROVE_CASE, SUPERVISE_CASE]
+
 SYSTEM_ROLES: dict[str, dict[str, Any]] = {
     "resident": {"name": _("居民"), "permissions": []},
-    "grid_worker": {"name": _("网格员"), "permissions": STAFF_BASE},
-    "micro_grid_worker": {"name": _("微网格员(楼栋长)"), "permissions": STAFF_BASE},
+    "grid_worker": {"name": _("网格员"), "permissions": [*STAFF_BASE, *CASE_WORKER]},
+    "micro_grid_worker": {
+        "name": _("微网格员(楼栋长)"),
+        "permissions": [*STAFF_BASE, VIEW_CASE, ADD_CASE],
+    },
     "community_secretary": {
         "name": _("网格长/社区书记"),
-        "permissions": [*STAFF_BASE, VIEW_USERS],
+        "permissions": [*STAFF_BASE, VIEW_USERS, *CASE_DISPATCHER],
     },
     "street_dispatcher": {
         "name": _("街道指挥中心调度员"),
-        "permissions": [*STAFF_BASE, VIEW_USERS, VIEW_AUDIT],
+        "permissions": [*STAFF_BASE, VIEW_USERS, VIEW_AUDIT, *CASE_DISPATCHER],
     },
     "district_commander": {
         "name": _("区县指挥中心"),
-        "permissions": [*STAFF_BASE, CHANGE_GEO, VIEW_USERS, VIEW_AUDIT],
+        "permissions": [
+            *STAFF_BASE,
+            CHANGE_GEO,
+            VIEW_USERS,
+            VIEW_AUDIT,
+            *CASE_DISPATCHER,
+            CHANGE_MATTERTYPE,
+        ],
     },
-    "department_staff": {"name": _("职能部门处置人员"), "permissions": STAFF_BASE},
+    "department_staff": {
+        "name": _("职能部门处置人员"),
+        "permissions": [*STAFF_BASE, TRANSITION_CASE],
+    },
     "party_member": {"name": _("党员/志愿者"), "permissions": []},
     "sysadmin": {
         "name": _("系统管理员"),
-        "permissions": [*STAFF_BASE, CHANGE_GEO, IMPORT_GEO, VIEW_USERS, MANAGE_USERS],
+        "permissions": [
+            *STAFF_BASE,
+            CHANGE_GEO,
+            IMPORT_GEO,
+            VIEW_USERS,
+            MANAGE_USERS,
+            CHANGE_MATTERTYPE,
+        ],
     },
-    "auditor": {"name": _("审计员"), "permissions": [*STAFF_BASE, VIEW_AUDIT, VIEW_USERS]},
+    "auditor": {
+        "name": _("审计员"),
+        "permissions": [*STAFF_BASE, VIEW_AUDIT, VIEW_USERS, VIEW_CASE],
+    },
 }
 
 

@@ -1,3 +1,238 @@
-from ninja import Router
+"""``/api/v1/cases/``: intake (token or anonymous), the scoped queue, one case, transitions,
+photos, sub-tasks, public tracking and the user's notifications."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.core.cache import cache
+from django.http import HttpRequest
+from django.utils.translation import gettext as _
+from ninja import File, Form, Query, Router, Schema
+from ninja.errors import HttpError
+from ninja.files import UploadedFile
+
+from wangge.accounts.services import api_token_authenticate
+from wangge.core.exceptions import NotFound
+
+from . import notifications as notes
+from .models import SubTask
+from .schemas import (
+    AttachmentOut,
+    CaseDetailOut,
+    CaseIn,
+    CaseOut,
+    CasePage,
+    IntakeOut,
+    MatterTypeOut,
+    NotificationOut,
+    SubTaskOut,
+    TrackOut,
+    TransitionIn,
+)
+from .selectors import (
+    NOT_FOUND,
+    CaseFilters,
+    access_case,
+    case_list_for_user,
+    case_public_track,
+    matter_type_list,
+)
+from .services import attachment_add, case_create, case_transition, subtask_transition
+from .services.intake import ADD
 
 router = Router(tags=["cases"])
+
+PUBLIC_RATE_PER_MINUTE = 10
+MAX_PAGE_SIZE = 100
+
+
+def _token_user(request: HttpRequest) -> Any:
+    """The machine client behind a bearer/X-API-Token header, if any (the intake operation is
+    open to the public, so auth is resolved here rather than by the router)."""
+    header = request.headers.get("Authorization", "")
+    raw = header[7:].strip() if header.lower().startswith("bearer ") else ""
+    raw = raw or request.headers.get("X-API-Token", "")
+    if not raw:
+        return None
+    user = api_token_authenticate(raw)
+    if user is None:
+        raise HttpError(401, _("未登录或令牌无效。"))
+    return user
+
+
+def _rate_limit(request: HttpRequest) -> None:
+    limit = int(getattr(settings, "CASES_PUBLIC_RATE_PER_MINUTE", PUBLIC_RATE_PER_MINUTE))
+    key = f"cases:intake:{request.META.get('REMOTE_ADDR', '')}"
+    cache.add(key, 0, timeout=60)
+    try:
+        count = cache.incr(key)
+    except ValueError:  # expired between add and incr
+        cache.set(key, 1, timeout=60)
+        count = 1
+    if count > limit:
+        raise HttpError(429, _("提交过于频繁，请稍后再试。"))
+
+
+@router.post("/", response={200: IntakeOut, 201: IntakeOut}, auth=None)
+def create_case(request: HttpRequest, payload: CaseIn) -> Any:
+    """File a case. With a token: staff channels (patrol, hotline, …); without: the public
+    resident channel, rate-limited per client address."""
+    actor = _token_user(request)
+    staff = _has_add(actor)
+    if not staff:
+        _rate_limit(request)
+    result = case_create(
+        actor=actor,
+        source=payload.source,
+        title=payload.title,
+        description=payload.description,
+        lon=payload.lon,
+        lat=payload.lat,
+        crs=payload.crs,
+        address=payload.address,
+        matter_type_code=payload.matter_type,
+        urgency=payload.urgency,
+        reporter_name=payload.reporter_name,
+        reporter_phone=payload.reporter_phone,
+        client_key=payload.client_key,
+        on_spot_result=payload.on_spot_result,
+    )
+    case = result.case
+    body: dict[str, Any] = {
+        "created": result.created,
+        "tracking_code": case.tracking_code,
+        "state": case.state,
+    }
+    if staff:
+        body["case"] = case
+        body["suggestions"] = [s.as_dict() for s in result.suggestions]
+        body["duplicates"] = [c.tracking_code for c in result.duplicates]
+    return (201 if result.created else 200), body
+
+
+def _has_add(actor: Any) -> bool:
+    from wangge.accounts.permissions import has_perm_anywhere
+
+    return actor is not None and has_perm_anywhere(actor, ADD)
+
+
+class ListQuery(Schema):
+    state: str | None = None
+    matter_type: str | None = None
+    grid: str | None = None
+    overdue: bool | None = None
+    source: str | None = None
+    mine: bool = False
+    q: str | None = None
+    page: int = 1
+    page_size: int = 20
+
+
+@router.get("/", response=CasePage)
+def list_cases(request: HttpRequest, query: Query[ListQuery]) -> Any:
+    qs = case_list_for_user(
+        request.user,
+        CaseFilters(
+            state=query.state,
+            matter_type=query.matter_type,
+            grid=query.grid,
+            overdue=query.overdue,
+            source=query.source,
+            mine=query.mine,
+            q=query.q,
+        ),
+    )
+    size = max(1, min(query.page_size, MAX_PAGE_SIZE))
+    page = max(1, query.page)
+    return {
+        "count": qs.count(),
+        "page": page,
+        "page_size": size,
+        "results": list(qs[(page - 1) * size : page * size]),
+    }
+
+
+@router.get("/track/{code}", response=TrackOut, auth=None)
+def track_case(request: HttpRequest, code: str) -> Any:
+    """Public: status and a plain-words timeline by tracking code; no personal data."""
+    return case_public_track(code)
+
+
+@router.get("/matter-types", response=list[MatterTypeOut], auth=None)
+def list_matter_types(request: HttpRequest) -> Any:
+    return list(matter_type_list(public_only=True))
+
+
+@router.get("/notifications", response=list[NotificationOut])
+def my_notifications(request: HttpRequest, unread: bool = False) -> Any:
+    return list(notes.notification_list_for_user(request.user, unread_only=unread)[:100])
+
+
+@router.get("/notifications/unread-count", response=dict[str, int])
+def my_unread_count(request: HttpRequest) -> Any:
+    return {"unread": notes.notification_unread_count(request.user)}
+
+
+class ReadIn(Schema):
+    ids: list[int] | None = None
+
+
+@router.post("/notifications/read", response=dict[str, int])
+def mark_read(request: HttpRequest, payload: ReadIn) -> Any:
+    return {"marked": notes.notification_mark_read(actor=request.user, ids=payload.ids)}
+
+
+@router.get("/{int:case_id}", response=CaseDetailOut)
+def get_case(request: HttpRequest, case_id: int) -> Any:
+    return access_case(request.user, case_id)
+
+
+@router.post("/{int:case_id}/transitions", response=CaseOut)
+def transition_case(request: HttpRequest, case_id: int, payload: TransitionIn) -> Any:
+    case = access_case(request.user, case_id)
+    data = dict(payload.data)
+    if payload.action == "merge" and data.get("duplicate_of"):
+        # The case merged into must be visible to the user too.
+        data["duplicate_of"] = access_case(request.user, data["duplicate_of"]).pk
+    return case_transition(
+        actor=request.user,
+        case=case,
+        action=payload.action,
+        expected_version=payload.expected_version,
+        **data,
+    )
+
+
+@router.post("/{int:case_id}/attachments", response={201: AttachmentOut})
+def upload_attachment(
+    request: HttpRequest, case_id: int, kind: Form[str], file: File[UploadedFile]
+) -> Any:
+    case = access_case(request.user, case_id)
+    limit = int(getattr(settings, "CASE_ATTACHMENT_MAX_BYTES", 10 * 1024 * 1024))
+    content = file.read(limit + 1)
+    return 201, attachment_add(actor=request.user, case=case, kind=kind, content=content)
+
+
+class SubTaskTransitionIn(Schema):
+    action: str
+    expected_version: int
+    reason: str = ""
+    result: str = ""
+
+
+@router.post("/subtasks/{int:subtask_id}/transitions", response=SubTaskOut)
+def transition_subtask(request: HttpRequest, subtask_id: int, payload: SubTaskTransitionIn) -> Any:
+    subtask = SubTask.objects.select_related("case").filter(pk=subtask_id).first()
+    if subtask is None:
+        raise NotFound(NOT_FOUND)
+    access_case(request.user, subtask.case_id)
+    return subtask_transition(
+        actor=request.user,
+        subtask=subtask,
+        action=payload.action,
+        expected_version=payload.expected_version,
+        reason=payload.reason,
+        result=payload.result,
+    )

@@ -1,0 +1,158 @@
+"""Reads of cases, always scoped to the user.
+
+A user sees a case when they hold ``cases.view_case`` on a region covering its grid, when it is
+assigned to them, when it (or one of its 吹哨 sub-tasks) is assigned to a department they are a
+member of, or when they reported it themselves."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from wangge.accounts.permissions import path_filter, scope_paths
+from wangge.core.exceptions import NotFound
+
+from .choices import OPEN_STATES, CaseState
+from .models import Case, CaseEvent, Department, MatterType, SubTask
+
+NOT_FOUND = _("事件不存在或不在您的管辖范围内。")
+
+
+def _visible_q(user: Any, perm: str = "cases.view_case") -> Q | None:
+    """``None`` = everything; otherwise the Q of cases ``user`` may see."""
+    paths = scope_paths(user, perm)
+    if paths is None:
+        return None
+    if not getattr(user, "is_authenticated", False):
+        return Q(pk__in=[])
+    q = path_filter("region_path", paths) if paths else Q(pk__in=[])
+    dept_ids = list(user.departments.values_list("pk", flat=True))
+    q |= Q(assignee=user) | Q(reporter=user)
+    if dept_ids:
+        q |= Q(department_id__in=dept_ids) | Q(
+            pk__in=SubTask.objects.filter(department_id__in=dept_ids).values("case_id")
+        )
+    return q
+
+
+def case_queryset_for_user(user: Any) -> QuerySet[Case]:
+    qs = Case.objects.select_related(
+        "grid", "matter_type", "department", "assignee", "handling_region"
+    )
+    q = _visible_q(user)
+    return qs if q is None else qs.filter(q)
+
+
+@dataclass
+class CaseFilters:
+    state: str | None = None
+    matter_type: str | None = None
+    grid: str | None = None  # a region code: the grid or any ancestor
+    overdue: bool | None = None
+    source: str | None = None
+    department: int | None = None
+    mine: bool = False
+    q: str | None = None
+
+
+def case_list_for_user(
+    user: Any, filters: CaseFilters | None = None, *, now: datetime | None = None
+) -> QuerySet[Case]:
+    """The queue: scoped, filtered, newest first."""
+    f = filters or CaseFilters()
+    qs = case_queryset_for_user(user)
+    if f.state == "open":
+        qs = qs.filter(state__in=OPEN_STATES)
+    elif f.state:
+        qs = qs.filter(state=f.state)
+    if f.matter_type:
+        qs = qs.filter(matter_type__code=f.matter_type)
+    if f.grid:
+        from wangge.geo.models import Region
+
+        region = Region.objects.filter(code=f.grid).first()
+        qs = qs.filter(region_path__startswith=region.path) if region else qs.none()
+    if f.overdue is not None:
+        overdue = Q(due_at__lt=now or timezone.now(), state__in=OPEN_STATES)
+        qs = qs.filter(overdue) if f.overdue else qs.exclude(overdue)
+    if f.source:
+        qs = qs.filter(source=f.source)
+    if f.department:
+        qs = qs.filter(department_id=f.department)
+    if f.mine and getattr(user, "pk", None):
+        qs = qs.filter(Q(assignee=user) | Q(department__members=user)).distinct()
+    if f.q:
+        qs = qs.filter(Q(title__icontains=f.q) | Q(tracking_code=f.q.upper()))
+    return qs.order_by("-reported_at", "-id")
+
+
+def access_case(user: Any, pk: int | str, action: str = "view") -> Case:
+    """Load one case the user may see, or NotFound (missing and out of area look the same)."""
+    try:
+        key = int(pk)
+    except (TypeError, ValueError) as exc:
+        raise NotFound(NOT_FOUND) from exc
+    case = case_queryset_for_user(user).filter(pk=key).first()
+    if case is None:
+        raise NotFound(NOT_FOUND)
+    return case
+
+
+def case_timeline(case: Case) -> QuerySet[CaseEvent]:
+    return case.events.select_related("actor").order_by("created_at", "id")
+
+
+def case_public_track(code: str) -> dict[str, Any]:
+    """What anyone holding the tracking code may see: status, expected time, a plain-words
+    timeline. No names, phones, staff or internal notes."""
+    case = (
+        Case.objects.select_related("matter_type")
+        .filter(tracking_code=(code or "").strip().upper())
+        .first()
+    )
+    if case is None:
+        raise NotFound(NOT_FOUND)
+    return {
+        "code": case.tracking_code,
+        "title": case.title,
+        "state": case.state,
+        "state_label": str(CaseState(case.state).label),
+        "matter_type": case.matter_type.name if case.matter_type else None,
+        "reported_at": case.reported_at,
+        "expected_by": case.due_at if case.state in OPEN_STATES else None,
+        "closed_at": case.closed_at,
+        "rating": case.rating,
+        "timeline": [
+            {"at": e.created_at, "text": e.public_text}
+            for e in case.events.exclude(public_text="").order_by("created_at", "id")
+        ],
+    }
+
+
+def matter_type_list(
+    *, public_only: bool = False, active_only: bool = True
+) -> QuerySet[MatterType]:
+    qs = MatterType.objects.all()
+    if active_only:
+        qs = qs.filter(active=True)
+    if public_only:
+        qs = qs.filter(is_public=True)
+    return qs.order_by("code")
+
+
+def department_list_for_user(user: Any) -> QuerySet[Department]:
+    return Department.objects.restrict(user, "view").select_related("region")
+
+
+def subtasks_for_user(user: Any) -> QuerySet[SubTask]:
+    """Work orders of the user's departments (department handler queue)."""
+    return (
+        SubTask.objects.filter(department__members=user)
+        .select_related("case", "department")
+        .order_by("due_at", "id")
+    )

@@ -1,0 +1,18 @@
+"""Writes of the cases app. Import services from here."""
+
+from .attachments import attachment_add
+from .escalation import EscalationReport, case_escalate_overdue, case_supervise
+from .intake import IntakeResult, case_create, case_merge
+from .transitions import case_transition, subtask_transition
+
+__all__ = [
+    "EscalationReport",
+    "IntakeResult",
+    "attachment_add",
+    "case_create",
+    "case_escalate_overdue",
+    "case_merge",
+    "case_supervise",
+    "case_transition",
+    "subtask_transition",
+]

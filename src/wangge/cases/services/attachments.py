@@ -1,0 +1,91 @@
+"""Photos on cases: size and type checked by magic bytes (JPEG, PNG, WebP)."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from wangge.accounts.permissions import has_perm_at
+from wangge.core.audit import audit_log
+from wangge.core.exceptions import PermissionDenied, ValidationError
+
+from ..choices import AttachmentKind
+from ..models import Attachment, Case
+from ..workflow import TRANSITION
+from .common import is_department_member
+
+DEFAULT_MAX_BYTES = 10 * 1024 * 1024
+
+
+def max_bytes() -> int:
+    return int(getattr(settings, "CASE_ATTACHMENT_MAX_BYTES", DEFAULT_MAX_BYTES))
+
+
+def sniff_image(head: bytes) -> tuple[str, str] | None:
+    """(content type, extension) of a JPEG/PNG/WebP by its first bytes, else None."""
+    if head.startswith(b"\xff\xd8\xff"):
+        return "image/jpeg", "jpg"
+    if head.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "image/png", "png"
+    if len(head) >= 12 and head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "image/webp", "webp"
+    return None
+
+
+def _may_attach(actor: Any, case: Case) -> bool:
+    if actor is None or getattr(actor, "is_superuser", False):
+        return True
+    return (
+        has_perm_at(actor, TRANSITION, case.region_path)
+        or case.assignee_id == actor.pk
+        or is_department_member(actor, case.department_id)
+        or (case.reporter_id is not None and case.reporter_id == actor.pk)
+    )
+
+
+@transaction.atomic
+def attachment_add(*, actor: Any, case: Case, kind: str, content: bytes) -> Attachment:
+    """Store one photo on ``case``. Refuses non-images and oversized files; nothing is written
+    on error."""
+    if not _may_attach(actor, case):
+        raise PermissionDenied(_("您无权为该事件上传照片。"))
+    if kind not in AttachmentKind.values:
+        raise ValidationError(_("照片类型无效。"), errors={"kind": [kind]})
+    if len(content) > max_bytes():
+        raise ValidationError(
+            _("照片不能超过%(n)dMB。") % {"n": max_bytes() // (1024 * 1024)},
+            errors={"file": ["too_large"]},
+        )
+    if not content:
+        raise ValidationError(_("照片为空。"), errors={"file": ["empty"]})
+    sniffed = sniff_image(content[:16])
+    if sniffed is None:
+        raise ValidationError(
+            _("只支持JPEG、PNG或WebP格式的照片。"), errors={"file": ["not_image"]}
+        )
+    content_type, ext = sniffed
+    digest = hashlib.sha256(content).hexdigest()
+    attachment = Attachment(
+        case=case,
+        kind=kind,
+        content_type=content_type,
+        size=len(content),
+        sha256=digest,
+        uploaded_by=actor if getattr(actor, "pk", None) else None,
+    )
+    attachment.file.save(
+        f"{case.tracking_code}-{digest[:12]}.{ext}", ContentFile(content), save=False
+    )
+    attachment.save()
+    audit_log(
+        actor=actor,
+        action="cases.attachment_add",
+        obj=case,
+        after={"attachment": attachment.pk, "kind": kind, "sha256": digest, "size": len(content)},
+    )
+    return attachment

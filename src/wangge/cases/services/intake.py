@@ -1,0 +1,321 @@
+"""Intake: locate → classify → route → deadline → persist → audit → notify."""
+
+from __future__ import annotations
+
+import math
+import re
+import secrets
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from wangge.accounts.permissions import has_perm_anywhere, has_perm_at
+from wangge.core.audit import audit_log
+from wangge.core.exceptions import PermissionDenied, ValidationError
+from wangge.geo.models import Region
+
+from ..choices import OPEN_STATES, CaseState, Source, Urgency
+from ..classify import Suggestion, get_classifier
+from ..deadlines import load_calendar
+from ..models import Case, MatterType
+from ..routing import route_case
+from ..workflow import TRANSITION
+from .common import add_event, rules_for, step_fields
+
+ADD = "cases.add_case"
+MAX_TITLE = 200
+MAX_TEXT = 2000
+MAX_ADDRESS = 255
+DUPLICATE_RADIUS_M = 100.0
+DUPLICATE_WINDOW = timedelta(days=7)
+# Auto-pick the classifier's top suggestion for public reports only when it is clear.
+AUTO_CLASSIFY_SCORE = 0.6
+_TAG = re.compile(r"<\s*/?\s*[a-zA-Z!?][^>]*>?")
+_PHONE = re.compile(r"^[0-9+\- ]{5,20}$")
+_CODE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
+
+
+@dataclass
+class IntakeResult:
+    case: Case
+    created: bool
+    suggestions: list[Suggestion] = field(default_factory=list)
+    duplicates: list[Case] = field(default_factory=list)
+
+
+def _clean_text(value: str, *, field_name: str, label: str, limit: int, required: bool) -> str:
+    value = (value or "").strip()
+    if required and not value:
+        raise ValidationError(_("请填写%(f)s。") % {"f": label}, errors={field_name: ["required"]})
+    if len(value) > limit:
+        raise ValidationError(
+            _("%(f)s不能超过%(n)d个字符（当前%(m)d个）。")
+            % {"f": label, "n": limit, "m": len(value)},
+            errors={field_name: ["too_long"]},
+        )
+    # Text is kept as plain text and escaped on output; markup is refused outright so that no
+    # copy of it (exports, SMS, third-party screens) can ever render it.
+    if _TAG.search(value):
+        raise ValidationError(
+            _("%(f)s不能包含HTML标签或脚本。") % {"f": label}, errors={field_name: ["markup"]}
+        )
+    return value
+
+
+def new_tracking_code(now: datetime) -> str:
+    local = timezone.localtime(now)
+    return local.strftime("%y%m%d") + "".join(secrets.choice(_CODE_ALPHABET) for _ in range(6))
+
+
+def _locate(lon: Any, lat: Any, crs: str) -> tuple[Region, float, float]:
+    from wangge.geo.crs import normalize_crs
+    from wangge.geo.locator import locate
+
+    if lon is None or lat is None or lon == "" or lat == "":
+        raise ValidationError(_("请提供问题发生的位置。"), errors={"location": ["required"]})
+    try:
+        lon_f, lat_f = float(lon), float(lat)
+    except (TypeError, ValueError) as exc:
+        raise ValidationError(_("位置坐标无效。"), errors={"location": ["invalid"]}) from exc
+    if not (math.isfinite(lon_f) and math.isfinite(lat_f)) or not (
+        -180 <= lon_f <= 180 and -90 <= lat_f <= 90
+    ):
+        raise ValidationError(_("位置坐标无效。"), errors={"location": ["invalid"]})
+    crs = normalize_crs(crs)
+    result = locate(lon_f, lat_f, crs=crs, max_distance_m=settings.LOCATOR_FALLBACK_METRES)
+    if result.region is None:
+        raise ValidationError(
+            _("该位置不在任何网格内，请确认位置或拨打12345反映。"),
+            errors={"location": ["outside"]},
+        )
+    wlon = result.lon if result.lon is not None else lon_f
+    wlat = result.lat if result.lat is not None else lat_f
+    return result.region, float(wlon), float(wlat)
+
+
+@transaction.atomic
+def case_create(
+    *,
+    actor: Any,
+    source: str,
+    title: str,
+    description: str = "",
+    lon: Any = None,
+    lat: Any = None,
+    crs: str = "wgs84",
+    address: str = "",
+    matter_type_code: str | None = None,
+    urgency: str = Urgency.NORMAL,
+    reporter_name: str = "",
+    reporter_phone: str = "",
+    client_key: str | None = None,
+    on_spot_result: str = "",
+    now: datetime | None = None,
+) -> IntakeResult:
+    """File a case. ``actor`` is None (or a user without ``cases.add_case``) for the public
+    channel, which may only report as a resident. The same ``client_key`` returns the case
+    already filed. Bad input raises ValidationError and creates nothing."""
+    now = now or timezone.now()
+    client_key = (client_key or "").strip() or None
+    if client_key is not None:
+        if len(client_key) > 64:
+            raise ValidationError(_("客户端编号过长。"), errors={"client_key": ["too_long"]})
+        existing = Case.objects.filter(client_key=client_key).first()
+        if existing is not None:
+            return IntakeResult(existing, created=False)
+    staff = actor is not None and has_perm_anywhere(actor, ADD)
+    if source not in Source.values:
+        raise ValidationError(_("来源渠道无效。"), errors={"source": [source]})
+    if not staff and source not in (Source.RESIDENT, Source.API):
+        raise PermissionDenied(_("公众渠道只能以居民身份上报。"))
+    title = _clean_text(title, field_name="title", label=_("标题"), limit=MAX_TITLE, required=True)
+    description = _clean_text(
+        description, field_name="description", label=_("问题描述"), limit=MAX_TEXT, required=False
+    )
+    address = _clean_text(
+        address, field_name="address", label=_("地址"), limit=MAX_ADDRESS, required=False
+    )
+    reporter_name = _clean_text(
+        reporter_name, field_name="reporter_name", label=_("姓名"), limit=64, required=False
+    )
+    reporter_phone = (reporter_phone or "").strip()
+    if reporter_phone and not _PHONE.match(reporter_phone):
+        raise ValidationError(_("联系电话格式不正确。"), errors={"reporter_phone": ["invalid"]})
+    matter_type: MatterType | None = None
+    if matter_type_code:
+        matter_type = (
+            MatterType.objects.select_related("current_version")
+            .filter(code=str(matter_type_code).strip(), active=True)
+            .first()
+        )
+        if matter_type is None or (not staff and not matter_type.is_public):
+            raise ValidationError(
+                _("事项类型“%(c)s”不存在。") % {"c": matter_type_code},
+                errors={"matter_type": ["unknown"]},
+            )
+    grid, wlon, wlat = _locate(lon, lat, crs)
+    if staff and not has_perm_at(actor, ADD, grid.path):
+        raise PermissionDenied(_("该位置不在您的管辖范围内。"))
+    suggestions = get_classifier().suggest(title=title, text=description)
+    if matter_type is None and suggestions and suggestions[0].score >= AUTO_CLASSIFY_SCORE:
+        matter_type = (
+            MatterType.objects.select_related("current_version")
+            .filter(code=suggestions[0].code, active=True)
+            .first()
+        )
+    rules = rules_for(matter_type)
+    if urgency not in Urgency.values:
+        raise ValidationError(_("紧急程度无效。"), errors={"urgency": [urgency]})
+    if urgency not in rules["urgency_levels"]:
+        urgency = Urgency.URGENT if Urgency.URGENT in rules["urgency_levels"] else Urgency.NORMAL
+    on_spot = bool(on_spot_result)
+    if on_spot:
+        on_spot_result = _clean_text(
+            on_spot_result, field_name="result", label=_("处置结果"), limit=MAX_TEXT, required=True
+        )
+        if not (staff and has_perm_at(actor, TRANSITION, grid.path)):
+            raise PermissionDenied(_("只有本网格工作人员可以现场处置。"))
+    route = route_case(matter_type=matter_type, rules=rules, grid=grid, on_spot=on_spot)
+    if on_spot and not route.on_spot:
+        raise ValidationError(route.reasons[0], errors={"matter_type": ["not_on_spot"]})
+    calendar = load_calendar()
+    state = CaseState.CLOSED if on_spot else CaseState.REPORTED
+    timing = step_fields(
+        state=state, rules=rules, urgency=urgency, now=now, calendar=calendar, deadlines={}
+    )
+    case = Case(
+        client_key=client_key,
+        source=source,
+        reporter=actor if getattr(actor, "pk", None) and source == Source.RESIDENT else None,
+        reporter_name=reporter_name,
+        reporter_phone=reporter_phone,
+        title=title,
+        description=description,
+        lon=wlon,
+        lat=wlat,
+        input_crs=crs,
+        address=address,
+        grid=grid,
+        region_path=grid.path,
+        matter_type=matter_type,
+        matter_version_id=matter_type.current_version_id if matter_type else None,
+        rules=rules,
+        classification=[s.as_dict() for s in suggestions],
+        urgency=urgency,
+        state=state,
+        handling_level=route.level,
+        handling_region=route.region,
+        department=route.department,
+        assignee=actor if on_spot else None,
+        routing_reasons=route.reasons,
+        reported_at=now,
+        self_resolved=on_spot,
+        **{k: v for k, v in timing.items() if k != "escalation_level"},
+    )
+    if on_spot:
+        case.result = on_spot_result
+        case.accepted_at = case.dispatched_at = case.claimed_at = now
+        case.handled_at = case.verified_at = case.closed_at = now
+    for _attempt in range(5):
+        case.tracking_code = new_tracking_code(now)
+        try:
+            with transaction.atomic():
+                case.save(force_insert=True)
+            break
+        except IntegrityError:
+            if client_key and Case.objects.filter(client_key=client_key).exists():
+                # A concurrent retry of the same submission won the race.
+                return IntakeResult(Case.objects.get(client_key=client_key), created=False)
+            case.pk = None
+    else:  # pragma: no cover - 32^6 codes per day
+        raise ValidationError(_("查询码生成失败，请重试。"))
+    add_event(
+        case=case,
+        actor=actor,
+        action="report",
+        to_state=CaseState.REPORTED,
+        note="；".join(route.reasons),
+        public_text=_("您反映的问题已收到，查询码 %(c)s。") % {"c": case.tracking_code},
+        data={"source": source, "route": route.level},
+        now=now,
+    )
+    if on_spot:
+        add_event(
+            case=case,
+            actor=actor,
+            action="on_spot",
+            from_state=CaseState.REPORTED,
+            to_state=CaseState.CLOSED,
+            note=on_spot_result,
+            public_text=_("网格员已现场处置，问题已办结。"),
+            now=now,
+        )
+    audit_log(
+        actor=actor,
+        action="cases.create",
+        obj=case,
+        after={
+            "code": case.tracking_code,
+            "source": source,
+            "grid": grid.code,
+            "matter_type": matter_type.code if matter_type else None,
+            "level": route.level,
+            "state": state,
+        },
+    )
+    from .notify import after_transition
+
+    if not on_spot:
+        transaction.on_commit(lambda: after_transition(case.pk, "dispatch", None))
+    duplicates = case_duplicate_candidates(case=case) if not on_spot else []
+    return IntakeResult(case, created=True, suggestions=suggestions, duplicates=duplicates)
+
+
+def _metres(lon1: float, lat1: float, lon2: float, lat2: float) -> float:
+    r = 6371008.8
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    dp, dl = p2 - p1, math.radians(lon2 - lon1)
+    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 2 * r * math.asin(math.sqrt(a))
+
+
+def case_duplicate_candidates(
+    *, case: Case, radius_m: float = DUPLICATE_RADIUS_M, window: timedelta = DUPLICATE_WINDOW
+) -> list[Case]:
+    """Open cases of the same or a related matter type near ``case`` and recent, nearest first."""
+    dlat = radius_m / 111_000
+    dlon = radius_m / (111_000 * max(0.1, math.cos(math.radians(case.lat))))
+    qs = Case.objects.filter(
+        state__in=OPEN_STATES,
+        reported_at__gte=case.reported_at - window,
+        lon__range=(case.lon - dlon, case.lon + dlon),
+        lat__range=(case.lat - dlat, case.lat + dlat),
+    ).exclude(pk=case.pk)
+    if case.matter_type_id:
+        related = [case.matter_type.code, *(case.rules.get("related_codes") or [])]  # type: ignore[union-attr]
+        qs = qs.filter(matter_type__code__in=related)
+    found = [
+        (d, c)
+        for c in qs.select_related("matter_type")[:200]
+        if (d := _metres(case.lon, case.lat, c.lon, c.lat)) <= radius_m
+    ]
+    return [c for _, c in sorted(found, key=lambda x: x[0])]
+
+
+def case_merge(*, actor: Any, case: Case, into: Case, expected_version: int) -> Case:
+    """Merge duplicate ``case`` into ``into``; the duplicate keeps its reporter, who is told when
+    ``into`` closes."""
+    from .transitions import case_transition
+
+    return case_transition(
+        actor=actor,
+        case=case,
+        action="merge",
+        expected_version=expected_version,
+        duplicate_of=into.pk,
+    )

@@ -1,0 +1,23 @@
+from __future__ import annotations
+
+import pytest
+
+
+@pytest.fixture(autouse=True)
+def _fresh_indexes():
+    """The locator and classifier cache per process; tests rebuild them per database."""
+    from wangge.cases import classify
+    from wangge.geo import locator
+
+    locator.reset()
+    classify.reset()
+    yield
+    locator.reset()
+    classify.reset()
+
+
+@pytest.fixture
+def world(tree):
+    from .factories import make_world
+
+    return make_world(tree)
