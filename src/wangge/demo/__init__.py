@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from .users import DEMO_LOGINS, DEMO_PASSWORD, DemoLogin
 
-__all__ = ["DEMO_LOGINS", "DEMO_PASSWORD", "DemoLogin", "demo_is_loaded"]
+__all__ = ["DEMO_LOGINS", "DEMO_PASSWORD", "DemoLogin", "demo_is_loaded", "demo_logins"]
 
 
 def demo_is_loaded() -> bool:
@@ -16,3 +16,11 @@ def demo_is_loaded() -> bool:
     from .services import demo_is_loaded as loaded
 
     return loaded()
+
+
+def demo_logins() -> list[DemoLogin]:
+    """The named logins as stored in this database (right for any seed, unlike DEMO_LOGINS,
+    which describes the default one)."""
+    from .services import demo_logins as stored
+
+    return stored()

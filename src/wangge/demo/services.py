@@ -240,17 +240,20 @@ def _create_users(plan: CityPlan) -> int:
     )
     by_name = {u.username: u for u in planned}
     existing = {u.username: u for u in User.objects.filter(username__in=by_name)}
-    taken_mobiles = dict(
-        User.objects.filter(mobile__in=[u.mobile for u in planned if u.mobile]).values_list(
-            "mobile", "username"
-        )
-    )
     for username, account in existing.items():
         if not account.email.endswith(f"@{DEMO_EMAIL_DOMAIN}"):
             raise Conflict(_("用户名%(u)s已被非演示账号使用，不能创建演示账号。") % {"u": username})
-    for mobile, username in taken_mobiles.items():
-        if username not in existing:
-            raise Conflict(_("手机号%(m)s已被非演示账号使用。") % {"m": mobile})
+    taken = (
+        User.objects.filter(mobile__in=[u.mobile for u in planned if u.mobile])
+        .exclude(email__endswith=f"@{DEMO_EMAIL_DOMAIN}")
+        .values_list("mobile", flat=True)
+        .first()
+    )
+    if taken:
+        raise Conflict(_("手机号%(m)s已被非演示账号使用。") % {"m": taken})
+    # Demo accounts get their numbers again below; clearing first avoids unique clashes when
+    # a rebuild hands a number to a different account.
+    demo_users().exclude(mobile=None).update(mobile=None)
 
     # Old demo accounts that the new plan does not have (e.g. after switching to --small).
     stale = demo_users().exclude(username__in=by_name)

@@ -135,11 +135,12 @@ def plan_users(plan: CityPlan) -> list[PlannedUser]:
         (Level.GRID, "grid_worker", "gw", "网格员"),
     ]
     for level, role, prefix, title in staff_roles:
-        for n, region in enumerate(plan.at_level(level), start=1):
+        for region in plan.at_level(level):
             if (role, region.code) in staffed:
                 continue
             username = f"{prefix}{region.code}"
-            mobile = f"138{10000 + n:08d}" if role == "grid_worker" else None
+            # 138 + street, community and grid sequence: stable for a grid across rebuilds.
+            mobile = f"138{region.code[7:]}" if role == "grid_worker" else None
             users.append(
                 PlannedUser(
                     username=username,

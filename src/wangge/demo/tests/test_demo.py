@@ -294,3 +294,22 @@ def test_command_prints_counts_and_logins():
     assert "网格 8" in text
     assert "gridworker" in text and DEMO_PASSWORD in text
     assert AuditRecord.objects.filter(action="demo.load").count() == 1
+
+
+def test_a_smaller_rebuild_drops_unused_accounts_but_keeps_those_in_the_audit_log(
+    loaded, monkeypatch
+):
+    from wangge.core.audit import audit_log
+    from wangge.demo import city as city_module
+
+    last_grid = Region.objects.filter(level=Level.GRID).order_by("code").last()
+    worker = User.objects.get(username=f"gw{last_grid.code}")
+    audit_log(actor=worker, action="test.patrol", object_type="test", object_id=1)
+    idle = User.objects.get(username=f"gw{last_grid.code[:-3]}003")
+    monkeypatch.setattr(city_module, "SMALL_GRIDS", 2)
+    demo_load(small=True, force=True)
+    assert Region.objects.filter(level=Level.GRID).count() == 4
+    worker.refresh_from_db()
+    assert not worker.is_active and not worker.assignments.exists()
+    assert not User.objects.filter(pk=idle.pk).exists()
+    assert list(audit_verify()) == []
