@@ -1,4 +1,6 @@
-from __future__ import annotations
+"""Geo endpoints. No ``from __future__ import annotations`` here: django-ninja evaluates the
+``Query[RegionFilter]`` annotation through the ``@paginate`` wrapper, where a string annotation
+cannot be resolved ("QueryParams is not fully defined")."""
 
 from typing import Any
 

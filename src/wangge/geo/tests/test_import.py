@@ -474,7 +474,7 @@ def test_export_then_import_round_trips(tree, tmp_path):
 def test_export_in_gcj02(tree, capsys):
     call_command("geo", "export", "--root", "320571001001001", "--crs", "gcj02")
     collection = json.loads(capsys.readouterr().out)
-    lon, lat = collection["features"][0]["geometry"]["coordinates"][0][0]
+    lon, _lat = collection["features"][0]["geometry"]["coordinates"][0][0]
     assert collection["x_crs"] == "gcj02"
     assert abs(lon - 120.6) > 0.002
 

@@ -186,3 +186,35 @@ def test_index_from_polygons_without_the_database():
         np.array([0.5, 1.0, 1.5, 5.0]), np.array([0.5, 0.5, 0.5, 5.0]), max_distance_m=0
     )
     assert ids.tolist() == [1, 2, 2, -1]  # the shared edge goes to code "A"
+
+
+def test_cli_locate_prints_json(tree, capsys):
+    import json
+
+    from django.core.management import call_command
+
+    call_command("geo", "locate", "120.61", "31.32")
+    body = json.loads(capsys.readouterr().out)
+    assert body["inside"] is True and body["method"] == "contains"
+    assert body["region"] == {"code": G111, "name": "第1街道第1社区网格1", "level": "grid"}
+    assert [p["level"] for p in body["path"]] == [
+        "province",
+        "city",
+        "county",
+        "street",
+        "community",
+        "grid",
+    ]
+    lon, lat = from_wgs84(120.61, 31.32, "gcj02")
+    call_command("geo", "locate", str(lon), str(lat), "--crs", "gcj02")
+    assert json.loads(capsys.readouterr().out)["region"]["code"] == G111
+    call_command("geo", "locate", "121.5", "31.0")
+    outside = json.loads(capsys.readouterr().out)
+    assert (outside["inside"], outside["method"], outside["region"]) == (False, "outside", None)
+
+
+def test_cli_locate_rejects_an_unknown_crs(tree):
+    from django.core.management import CommandError, call_command
+
+    with pytest.raises(CommandError, match="不支持的坐标系"):
+        call_command("geo", "locate", "120.61", "31.32", "--crs", "utm")
