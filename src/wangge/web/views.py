@@ -19,7 +19,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied as HttpForbidden
 from django.core.paginator import Paginator
-from django.db.models import Count, Q
+from django.db.models import Count, Q, Sum
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -103,11 +103,15 @@ def region_detail(request: HttpRequest, code: str) -> HttpResponse:
     user = request.user
     region = geo_selectors.access_region(user, code)
     children = _with_child_counts(geo_selectors.region_children(user, region))
+    totals = geo_selectors.region_children(user, region).aggregate(
+        households=Sum("households"), population=Sum("population")
+    )
     geojson_url = reverse("web:region_geojson", args=[region.code])
     if settings.MAP_TILE_CRS not in ("", "wgs84"):
         geojson_url += "?" + urlencode({"crs": settings.MAP_TILE_CRS})
     context = {
         "region": region,
+        "children_totals": totals,
         "ancestors": geo_selectors.region_visible_ancestors(user, region),
         "children": children,
         "staff": account_selectors.region_staff(user, region),

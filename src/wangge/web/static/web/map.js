@@ -7,7 +7,7 @@
   function styleFor(feature) {
     var p = feature.properties || {};
     if (p.is_self) {
-      return { color: "#c8102e", weight: 3, fill: false, dashArray: "6 4", interactive: false };
+      return { color: "#c8102e", weight: 3, fillColor: "#c8102e", fillOpacity: 0.06, dashArray: "6 4", interactive: false };
     }
     var dedicated = p.grid_type === "dedicated";
     return {
