@@ -16,6 +16,12 @@ def _fresh_indexes():
     classify.reset()
 
 
+@pytest.fixture(autouse=True)
+def _fast_passwords(settings):
+    # make_user hashes a password per user; Argon2 would dominate the suite's time.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture
 def world(tree):
     from .factories import make_world

@@ -70,8 +70,14 @@ def test_a_bad_item_changes_nothing():
     load_small_catalogue()
     before = CatalogueVersion.objects.count()
     items = [
-        {"code": "06010", "name": "暴露垃圾", "handle_limit": 2, "kind": "matter",
-         "default_level": "grid", "pushdown_allowed": True},
+        {
+            "code": "06010",
+            "name": "暴露垃圾",
+            "handle_limit": 2,
+            "kind": "matter",
+            "default_level": "grid",
+            "pushdown_allowed": True,
+        },
         {"code": "123", "name": "", "kind": "x", "default_level": "grid"},
     ]
     with pytest.raises(ValidationError) as exc:
@@ -85,14 +91,24 @@ def test_on_spot_without_admission_to_grids_is_refused():
     with pytest.raises(ValidationError):
         catalogue_apply(
             actor=None,
-            items=[{"code": "06099", "name": "x", "kind": "matter", "default_level": "grid",
-                    "on_spot_allowed": True, "pushdown_allowed": False}],
+            items=[
+                {
+                    "code": "06099",
+                    "name": "x",
+                    "kind": "matter",
+                    "default_level": "grid",
+                    "on_spot_allowed": True,
+                    "pushdown_allowed": False,
+                }
+            ],
         )
 
 
 def test_only_catalogue_keepers_may_change_it(world):
     with pytest.raises(PermissionDenied):
-        matter_type_update(actor=world.dispatcher, matter_type=world.matters["06010"], handle_limit=1)
+        matter_type_update(
+            actor=world.dispatcher, matter_type=world.matters["06010"], handle_limit=1
+        )
     matter_type_update(actor=world.commander, matter_type=world.matters["06010"], handle_limit=1)
 
 
