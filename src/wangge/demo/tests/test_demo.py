@@ -8,7 +8,7 @@ from io import StringIO
 import pytest
 import shapely
 from django.contrib.auth import authenticate
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django.utils import translation
 from shapely.geometry import shape
 
@@ -282,6 +282,8 @@ def test_a_real_district_with_the_same_code_is_never_overwritten():
     )
     with pytest.raises(Conflict):
         demo_load(small=True, force=True)
+    with pytest.raises(CommandError, match="不是演示数据"):
+        call_command("demo", "--small", stdout=StringIO())
     assert not demo_is_loaded()
     assert Region.objects.count() == 3
 
