@@ -35,7 +35,11 @@ DUPLICATE_RADIUS_M = 100.0
 DUPLICATE_WINDOW = timedelta(days=7)
 # Auto-pick the classifier's top suggestion for public reports only when it is clear.
 AUTO_CLASSIFY_SCORE = 0.6
-_TAG = re.compile(r"<\s*/?\s*[a-zA-Z!?][^>]*>?")
+_TAG = re.compile(
+    r"<\s*/?\s*[a-zA-Z][\w:-]*(\s[^<>]*)?/?\s*>"  # a complete tag
+    r"|<!--|<\s*(script|iframe|img|svg|object|embed|style|link|meta)\b",  # or a dangerous opener
+    re.IGNORECASE,
+)
 _PHONE = re.compile(r"^[0-9+\- ]{5,20}$")
 _CODE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
 
