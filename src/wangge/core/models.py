@@ -27,7 +27,7 @@ class AuditRecord(models.Model):
         verbose_name=_("操作人"),
         null=True,
         blank=True,
-        on_delete=models.SET_NULL,
+        on_delete=models.DO_NOTHING,  # actor_id is hashed: never rewrite it
         related_name="+",
         db_constraint=False,  # the log outlives the users it names
     )

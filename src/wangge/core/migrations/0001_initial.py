@@ -69,7 +69,7 @@ class Migration(migrations.Migration):
                 ('ip_address', models.CharField(blank=True, max_length=64, verbose_name='来源地址')),
                 ('prev_hash', models.CharField(max_length=64)),
                 ('hash', models.CharField(max_length=64, unique=True)),
-                ('actor', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='操作人')),
+                ('actor', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='操作人')),
             ],
             options={
                 'verbose_name': '审计记录',

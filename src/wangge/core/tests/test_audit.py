@@ -72,3 +72,13 @@ def test_verify_command_ok(capsys):
     _chain(3)
     call_command("audit", "verify")
     assert "3 audit records" in capsys.readouterr().out
+
+
+def test_deleting_a_user_named_in_the_log_keeps_the_chain_intact():
+    from wangge.accounts.models import User
+
+    user = User.objects.create_user("leaver", password="x-Wangge-2026")
+    audit_log(actor=user, action="test.by_user")
+    user.delete()
+    assert list(audit_verify()) == []
+    assert AuditRecord.objects.get(action="test.by_user").actor_name == "leaver"

@@ -67,18 +67,20 @@ class Command(BaseCommand):
         )
         self.stdout.write(f"区域：{counts}")
         self.stdout.write(f"账号：{result.users} 个（含网格员、社区书记、街道调度员）")
-        self._logins()
+        write_logins(self.stdout)
 
-    def _logins(self) -> None:
-        logins = demo_logins()
-        if not logins:
-            return
-        self.stdout.write(f"演示账号（密码均为 {DEMO_PASSWORD}）：")
-        width = max(_display_width(login.role) for login in logins)
-        for login in logins:
-            pad = " " * (width - _display_width(login.role))
-            self.stdout.write(f"  {login.username:<12} {login.role}{pad}  {login.region}")
-        self.stdout.write("  网格员也可用手机号 13800000001 登录，居民可用 13900000001 登录。")
+
+def write_logins(out: Any) -> None:
+    """Print the demo logins as stored in this database (used by `wangge run` too)."""
+    logins = demo_logins()
+    if not logins:
+        return
+    out.write(f"演示账号（密码均为 {DEMO_PASSWORD}）：")
+    width = max(_display_width(login.role) for login in logins)
+    for login in logins:
+        pad = " " * (width - _display_width(login.role))
+        out.write(f"  {login.username:<12} {login.role}{pad}  {login.region}")
+    out.write("  网格员也可用手机号 13800000001 登录，居民可用 13900000001 登录。")
 
 
 def _display_width(text: str) -> int:

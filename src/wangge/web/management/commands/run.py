@@ -8,7 +8,7 @@ import sys
 from typing import Any
 
 from django.core.management import call_command
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 
 class Command(BaseCommand):
@@ -21,12 +21,17 @@ class Command(BaseCommand):
         parser.add_argument("--no-worker", action="store_true", help="do not start the worker")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        from wangge.demo import DEMO_LOGINS, DEMO_PASSWORD, demo_is_loaded
+        from wangge.demo import demo_is_loaded
+
+        from .demo import write_logins
 
         call_command("migrate", interactive=False, verbosity=0)
         if not options["no_demo"] and not demo_is_loaded():
             self.stdout.write("Loading the demo city (first run)…")
-            call_command("demo")
+            try:
+                call_command("demo")
+            except CommandError as exc:  # e.g. a real 姑苏区 was imported: serve without demo
+                self.stderr.write(f"Demo city not loaded: {exc}")
         worker = None
         if not options["no_worker"]:
             worker = subprocess.Popen([sys.executable, "-m", "wangge.cli", "worker"])
@@ -35,9 +40,7 @@ class Command(BaseCommand):
         self.stdout.write("")
         self.stdout.write(self.style.SUCCESS(f"Wangge is running at http://{shown}:{port}/"))
         if demo_is_loaded():
-            self.stdout.write(f"Demo logins (password for all: {DEMO_PASSWORD}):")
-            for username, role, region in DEMO_LOGINS:
-                self.stdout.write(f"  {username:<12} {role:<16} {region}")
+            write_logins(self.stdout)
         self.stdout.write("")
         try:
             call_command("runserver", f"{host}:{port}", use_reloader=False, use_threading=True)
