@@ -260,6 +260,17 @@ class LocatorIndex:
         return self.resolve(lons, lats, max_distance_m)[0]
 
     def locate_one(self, lon: float, lat: float, *, max_distance_m: float) -> LocateResult:
+        pk = self._covering_leaf(lon, lat)
+        if pk != NONE:  # the common case, without the array machinery
+            region = self.regions.get(pk)
+            return LocateResult(
+                inside=True,
+                method=CONTAINS,
+                region=region,
+                path=self.path_of(region) if region is not None else [],
+                lon=lon,
+                lat=lat,
+            )
         ids, method, dist = self.resolve(np.array([lon]), np.array([lat]), max_distance_m)
         pk, m = int(ids[0]), int(method[0])
         if pk == NONE:
@@ -275,6 +286,18 @@ class LocatorIndex:
             lon=lon,
             lat=lat,
         )
+
+    def _covering_leaf(self, lon: float, lat: float) -> int:
+        """Step 1 of the rule for one point: the lowest-code leaf covering it, or NONE."""
+        point = shapely.Point(lon, lat)
+        best, best_rank = NONE, None
+        for j in self.leaf_tree.query(point).tolist():
+            rank = self.leaf_rank[j]
+            # covers == intersects for a point; the method call on a prepared polygon is
+            # far cheaper than a ufunc call for one element.
+            if (best_rank is None or rank < best_rank) and self.leaf_polys[j].covers(point):
+                best, best_rank = int(self.leaf_ids[j]), rank
+        return best
 
     def path_of(self, region: Region) -> list[Region]:
         return [self.regions[i] for i in region.ancestor_ids() if i in self.regions]
