@@ -18,9 +18,9 @@ from wangge.accounts.permissions import has_perm_at
 from wangge.core.audit import audit_log
 from wangge.core.exceptions import PermissionDenied, ValidationError
 
-from ..choices import OPEN_STATES, HandlingLevel, NotificationKind, Step
+from ..choices import OPEN_STATES, HandlingLevel, NotificationKind, Step, SubTaskState
 from ..deadlines import elapsed, limit_duration, load_calendar
-from ..models import Case, Escalation, Supervision
+from ..models import Case, Escalation, SubTask, Supervision
 from ..notifications import notify, users_with_perm_at
 from ..routing import ancestor_at
 from ..workflow import DISPATCH, SUPERVISE
@@ -163,7 +163,49 @@ def case_escalate_overdue(*, now: datetime | None = None, batch: int = 500) -> E
     for case in overdue.iterator(chunk_size=batch):
         report.scanned += 1
         report.escalated += int(_escalate_one(case, now, calendar))
+    late_subtasks = SubTask.objects.filter(
+        due_at__lte=now,
+        state__in=(SubTaskState.PENDING, SubTaskState.ACCEPTED),
+        case__state__in=OPEN_STATES,
+    ).select_related("case", "department")
+    for subtask in late_subtasks.iterator(chunk_size=batch):
+        report.scanned += 1
+        report.escalated += int(_supervise_subtask(subtask, now))
     return report
+
+
+def _supervise_subtask(subtask: SubTask, now: datetime) -> bool:
+    """An overdue 吹哨 sub-task: one 督办 notice per deadline to the department and the street."""
+    assert subtask.due_at is not None
+    case = subtask.case
+    street = ancestor_at(case.grid, HandlingLevel.STREET)
+    message = _("【督办】%(d)s承办的事件%(c)s“%(t)s”已超过时限（%(due)s），请尽快办理。") % {
+        "d": subtask.department.name,
+        "c": case.tracking_code,
+        "t": case.title,
+        "due": timezone.localtime(subtask.due_at).strftime("%Y-%m-%d %H:%M"),
+    }
+    told = list(subtask.department.members.filter(is_active=True)) + _recipients(street)
+    with transaction.atomic():
+        sent = notify(
+            recipients=told,
+            kind=NotificationKind.SUPERVISION,
+            title=message[:200],
+            body=message,
+            case=case,
+            dedupe_key=f"subtask:{subtask.pk}:{subtask.due_at.isoformat()}",
+        )
+        if not sent:
+            return False  # told already (or nobody to tell)
+        Supervision.objects.create(
+            case=case,
+            level=HandlingLevel.DEPARTMENT,
+            region=street,
+            message=message,
+            recipients=[{"id": n.recipient_id, "name": str(n.recipient)} for n in sent],
+            created_at=now,
+        )
+    return True
 
 
 @transaction.atomic

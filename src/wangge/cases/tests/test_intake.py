@@ -111,8 +111,12 @@ def test_a_grid_worker_resolves_a_small_matter_on_the_spot_in_one_step(world):
     assert case.due_at is None
     with pytest.raises(ValidationError):
         report(
-            world, actor=world.worker, source=Source.PATROL, title="私搭乱建",
-            matter_type_code="06001", on_spot_result="拆了",
+            world,
+            actor=world.worker,
+            source=Source.PATROL,
+            title="私搭乱建",
+            matter_type_code="06001",
+            on_spot_result="拆了",
         )
 
 
@@ -120,7 +124,10 @@ def test_unclear_text_is_left_for_staff_to_classify(world):
     case = report(world, title="有个问题", description="请来看看").case
     assert case.matter_type is None and case.handling_level == HandlingLevel.COMMUNITY
     accepted = case_transition(
-        actor=world.secretary, case=case, action="accept", expected_version=1,
+        actor=world.secretary,
+        case=case,
+        action="accept",
+        expected_version=1,
         matter_type="91001",
     )
     assert accepted.matter_type.code == "91001" and accepted.rules["name"] == "邻里纠纷"
@@ -155,5 +162,7 @@ def test_merging_keeps_the_duplicates_reporter_who_is_told_when_the_main_case_cl
     main.refresh_from_db()
     with django_capture_on_commit_callbacks(execute=True):
         case_transition(actor=world.secretary, case=main, action="close", expected_version=1)
-    told = set(Notification.objects.filter(case=main, kind="closed").values_list("address", flat=True))
+    told = set(
+        Notification.objects.filter(case=main, kind="closed").values_list("address", flat=True)
+    )
     assert told == {"13800000000", "13900000000"}

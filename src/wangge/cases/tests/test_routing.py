@@ -43,7 +43,9 @@ def test_a_department_matter_goes_to_the_department_responsible_for_the_area(wor
 def test_the_deepest_responsibility_wins(world):
     from wangge.cases.models import Department, MatterRoute
 
-    local = Department.objects.create(code="SZ1", name="第1街道市政所", region=world.tree.streets[0])
+    local = Department.objects.create(
+        code="SZ1", name="第1街道市政所", region=world.tree.streets[0]
+    )
     MatterRoute.objects.create(
         matter_type=world.matters["01001"], region=world.tree.streets[0], department=local
     )
