@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from wangge.accounts.models import Role
@@ -36,7 +37,8 @@ class RegionCodeField(forms.CharField):
 
 class RoleChoiceField(forms.ModelChoiceField):
     def label_from_instance(self, obj: Any) -> str:
-        return str(obj.name)
+        # System role names are stored in Chinese and have catalogue entries; custom ones pass.
+        return gettext(obj.name)
 
 
 class GrantForm(forms.Form):
