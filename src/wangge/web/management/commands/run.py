@@ -26,10 +26,12 @@ class Command(BaseCommand):
         from .demo import write_logins
 
         call_command("migrate", interactive=False, verbosity=0)
+        just_loaded = False
         if not options["no_demo"] and not demo_is_loaded():
             self.stdout.write("Loading the demo city (first run)…")
             try:
                 call_command("demo")
+                just_loaded = True
             except CommandError as exc:  # e.g. a real 姑苏区 was imported: serve without demo
                 self.stderr.write(f"Demo city not loaded: {exc}")
         worker = None
@@ -39,7 +41,7 @@ class Command(BaseCommand):
         shown = f"[{host}]" if ":" in host else host
         self.stdout.write("")
         self.stdout.write(self.style.SUCCESS(f"Wangge is running at http://{shown}:{port}/"))
-        if demo_is_loaded():
+        if demo_is_loaded() and not just_loaded:  # `demo` has just printed them
             write_logins(self.stdout)
         self.stdout.write("")
         try:
