@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 from ninja import File, Form, Query, Router, Schema
 from ninja.errors import HttpError
 from ninja.files import UploadedFile
+from ninja.responses import Status
 
 from wangge.accounts.services import api_token_authenticate
 from wangge.core.exceptions import NotFound
@@ -109,7 +110,7 @@ def create_case(request: HttpRequest, payload: CaseIn) -> Any:
         body["case"] = case
         body["suggestions"] = [s.as_dict() for s in result.suggestions]
         body["duplicates"] = [c.tracking_code for c in result.duplicates]
-    return (201 if result.created else 200), body
+    return Status(201 if result.created else 200, body)
 
 
 def _has_add(actor: Any) -> bool:
@@ -212,7 +213,7 @@ def upload_attachment(
     case = access_case(request.user, case_id)
     limit = int(getattr(settings, "CASE_ATTACHMENT_MAX_BYTES", 10 * 1024 * 1024))
     content = file.read(limit + 1)
-    return 201, attachment_add(actor=request.user, case=case, kind=kind, content=content)
+    return Status(201, attachment_add(actor=request.user, case=case, kind=kind, content=content))
 
 
 class SubTaskTransitionIn(Schema):

@@ -38,7 +38,9 @@ def test_an_overdue_case_climbs_one_rung_per_pass_and_supervisors_are_told(world
     assert report.escalated == 1
     esc = Escalation.objects.get(case=case)
     assert (esc.from_level, esc.to_level, esc.region) == (
-        HandlingLevel.GRID, HandlingLevel.COMMUNITY, world.tree.communities[0],
+        HandlingLevel.GRID,
+        HandlingLevel.COMMUNITY,
+        world.tree.communities[0],
     )
     sup = Supervision.objects.get(escalation=esc)
     told = {r["id"] for r in sup.recipients}
@@ -76,8 +78,12 @@ def test_one_rung_per_deadline_is_enforced_by_the_database(world):
     esc = Escalation.objects.get(case=case)
     with pytest.raises(IntegrityError):
         Escalation.objects.create(
-            case=case, step=esc.step, due_at=esc.due_at, from_level="grid",
-            to_level=esc.to_level, created_at=timezone.now(),
+            case=case,
+            step=esc.step,
+            due_at=esc.due_at,
+            from_level="grid",
+            to_level=esc.to_level,
+            created_at=timezone.now(),
         )
 
 
@@ -100,7 +106,10 @@ def test_suspended_and_closed_cases_are_not_escalated(world):
 def test_an_overdue_whistle_subtask_is_supervised_once(world):
     case = make_case(world, state=CaseState.IN_PROGRESS, department=world.dept)
     SubTask.objects.create(
-        case=case, department=world.dept2, role=SubTaskRole.CO, state=SubTaskState.PENDING,
+        case=case,
+        department=world.dept2,
+        role=SubTaskRole.CO,
+        state=SubTaskState.PENDING,
         due_at=timezone.now() - timedelta(hours=1),
     )
     assert case_escalate_overdue().escalated == 1

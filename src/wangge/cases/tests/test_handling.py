@@ -40,7 +40,13 @@ def test_the_whole_loop_from_report_to_rating(world, django_capture_on_commit_ca
     done = act(resident, case, "rate", score=4, reason="很及时")
     assert (done.state, done.rating, done.version) == (CaseState.RATED, 4, 8)
     assert [e.action for e in done.events.all()] == [
-        "accept", "dispatch", "claim", "handle", "verify", "close", "rate",
+        "accept",
+        "dispatch",
+        "claim",
+        "handle",
+        "verify",
+        "close",
+        "rate",
     ]
 
 
@@ -122,8 +128,14 @@ def test_whistle_calls_several_departments_and_the_case_waits_for_all(
 ):
     case = make_case(world, state=CaseState.ACCEPTED)
     with django_capture_on_commit_callbacks(execute=True):
-        act(world.dispatcher, case, "whistle", lead=world.dept.pk, co=[world.dept2.pk],
-            instructions="联合整治")
+        act(
+            world.dispatcher,
+            case,
+            "whistle",
+            lead=world.dept.pk,
+            co=[world.dept2.pk],
+            instructions="联合整治",
+        )
     case.refresh_from_db()
     assert case.state == CaseState.IN_PROGRESS and case.department == world.dept
     lead, co = SubTask.objects.filter(case=case).order_by("role")
@@ -135,20 +147,37 @@ def test_whistle_calls_several_departments_and_the_case_waits_for_all(
     mine = subtasks[world.dept2.pk]
     with pytest.raises(PermissionDenied):
         subtask_transition(actor=world.dept_user, subtask=mine, action="accept", expected_version=1)
-    subtask_transition(actor=world.dept2_user, subtask=mine, action="return", expected_version=1,
-                       reason="不属于本部门职责")
+    subtask_transition(
+        actor=world.dept2_user,
+        subtask=mine,
+        action="return",
+        expected_version=1,
+        reason="不属于本部门职责",
+    )
     mine.refresh_from_db()
     assert mine.state == SubTaskState.RETURNED
     subtask_transition(actor=world.dept2_user, subtask=mine, action="accept", expected_version=2)
-    subtask_transition(actor=world.dept2_user, subtask=mine, action="handle", expected_version=3,
-                       result="管线已修复")
+    subtask_transition(
+        actor=world.dept2_user,
+        subtask=mine,
+        action="handle",
+        expected_version=3,
+        result="管线已修复",
+    )
     attachment_add(actor=world.dept_user, case=case, kind="after", content=PNG)
     with pytest.raises(ValidationError):  # the lead's own part is still open
         act(world.dept_user, case, "handle", result="完成")
     lead_task = subtasks[world.dept.pk]
-    subtask_transition(actor=world.dept_user, subtask=lead_task, action="accept", expected_version=1)
-    subtask_transition(actor=world.dept_user, subtask=lead_task, action="handle",
-                       expected_version=2, result="路面已恢复")
+    subtask_transition(
+        actor=world.dept_user, subtask=lead_task, action="accept", expected_version=1
+    )
+    subtask_transition(
+        actor=world.dept_user,
+        subtask=lead_task,
+        action="handle",
+        expected_version=2,
+        result="路面已恢复",
+    )
     assert act(world.dept_user, case, "handle", result="联合处置完成").state == CaseState.HANDLED
 
 
@@ -156,18 +185,31 @@ def test_suspension_stops_the_clock_and_resuming_gives_back_the_time_left(world)
     t0 = datetime(2026, 11, 23, 9, 0, tzinfo=SH)  # Monday
     case = make_case(world, state=CaseState.IN_PROGRESS, assignee=world.worker, now=t0)
     assert case.due_at == datetime(2026, 11, 23, 15, 0, tzinfo=SH)  # 3h before lunch, 1h after
-    case_transition(actor=world.worker, case=case, action="request_suspend",
-                    expected_version=1, reason="等待产权单位确认", now=t0 + timedelta(hours=1))
+    case_transition(
+        actor=world.worker,
+        case=case,
+        action="request_suspend",
+        expected_version=1,
+        reason="等待产权单位确认",
+        now=t0 + timedelta(hours=1),
+    )
     case.refresh_from_db()
     with pytest.raises(PermissionDenied):  # nobody approves their own request
         case_transition(actor=world.worker, case=case, action="approve_suspend", expected_version=2)
-    case_transition(actor=world.secretary, case=case, action="approve_suspend",
-                    expected_version=2, now=t0 + timedelta(hours=1))
+    case_transition(
+        actor=world.secretary,
+        case=case,
+        action="approve_suspend",
+        expected_version=2,
+        now=t0 + timedelta(hours=1),
+    )
     case.refresh_from_db()
     assert case.state == CaseState.SUSPENDED and case.due_at is None
     assert CaseRequest.objects.get(case=case).status == RequestStatus.APPROVED
     later = datetime(2026, 11, 30, 9, 0, tzinfo=SH)  # a week later, 3 working hours were left
-    case_transition(actor=world.secretary, case=case, action="resume", expected_version=3, now=later)
+    case_transition(
+        actor=world.secretary, case=case, action="resume", expected_version=3, now=later
+    )
     case.refresh_from_db()
     assert case.state == CaseState.IN_PROGRESS
     assert case.due_at == datetime(2026, 11, 30, 12, 0, tzinfo=SH)
@@ -176,12 +218,20 @@ def test_suspension_stops_the_clock_and_resuming_gives_back_the_time_left(world)
 def test_an_approved_extension_moves_the_deadline(world):
     t0 = datetime(2026, 11, 23, 9, 0, tzinfo=SH)
     case = make_case(world, state=CaseState.IN_PROGRESS, assignee=world.worker, now=t0)
-    case_transition(actor=world.worker, case=case, action="request_extend", expected_version=1,
-                    reason="需采购配件", extra_limit=1, extra_unit="work_day")
+    case_transition(
+        actor=world.worker,
+        case=case,
+        action="request_extend",
+        expected_version=1,
+        reason="需采购配件",
+        extra_limit=1,
+        extra_unit="work_day",
+    )
     case.refresh_from_db()
     with pytest.raises(ValidationError):  # one pending request at a time
-        case_transition(actor=world.worker, case=case, action="request_suspend",
-                        expected_version=2, reason="x")
+        case_transition(
+            actor=world.worker, case=case, action="request_suspend", expected_version=2, reason="x"
+        )
     case_transition(actor=world.dispatcher, case=case, action="approve_extend", expected_version=2)
     case.refresh_from_db()
     assert case.due_at == datetime(2026, 11, 24, 15, 0, tzinfo=SH)  # 15:00 + 8 working hours
