@@ -67,6 +67,8 @@ SYSTEM_ROLES: dict[str, dict[str, Any]] = {
             VIEW_USERS,
             MANAGE_USERS,
             CHANGE_MATTERTYPE,
+            # Granting a role needs its permissions (no escalation), so admins hold these too.
+            *CASE_DISPATCHER,
         ],
     },
     "auditor": {
