@@ -6,16 +6,17 @@ from django.core import mail
 from wangge.cases.choices import CaseState
 from wangge.cases.models import DeliveryAttempt, Notification
 from wangge.cases.notifications import (
+    ADAPTERS,
     deliver,
     notification_list_for_user,
     notification_mark_read,
     notification_unread_count,
-    ADAPTERS,
     notify,
     register_adapter,
 )
 from wangge.cases.services import case_transition
 from wangge.cases.tasks import deliver_notifications
+from wangge.core.exceptions import Conflict
 
 from .factories import make_case
 
@@ -84,7 +85,7 @@ def test_a_notice_is_delivered_by_a_background_task_after_commit(
 
 def test_nothing_is_sent_when_the_transition_fails(world, django_capture_on_commit_callbacks):
     case = make_case(world, state=CaseState.ACCEPTED)
-    with django_capture_on_commit_callbacks(execute=True), pytest.raises(Exception):
+    with django_capture_on_commit_callbacks(execute=True), pytest.raises(Conflict):
         case_transition(
             actor=world.secretary,
             case=case,
