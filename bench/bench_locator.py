@@ -90,10 +90,18 @@ def load_sip() -> str:
         region_create(
             actor=None, level=Level.COUNTY, code="320576", name="苏州工业园区", parent=city
         )
+    towns = CODES / "statscode2023_towns_streets.csv"
+    villages = CODES / "statscode2023_villages_communities.csv.gz"
     steps = [
         (
             "street",
-            LayerOptions(level="street", name_field="street", parent="320576", assign_codes=True),
+            LayerOptions(
+                level="street",
+                name_field="street",
+                parent="320576",
+                assign_codes=True,
+                code_tables=[str(towns)] if towns.exists() else [],
+            ),
         ),
         (
             "community",
@@ -104,6 +112,7 @@ def load_sip() -> str:
                 parent="320576",
                 parent_spatial=True,
                 renumber=True,
+                code_tables=[str(villages)] if villages.exists() else [],
             ),
         ),
         (

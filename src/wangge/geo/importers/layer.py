@@ -71,6 +71,9 @@ class LayerOptions:
     crs: str = "wgs84"
     overlap_tolerance: float | None = None
     dry_run: bool = False
+    # NBS code tables (towns / villages CSV): a feature whose name matches a row under its
+    # parent takes that official code; the others fall back to the rules above.
+    code_tables: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -82,6 +85,7 @@ class _Row:
     parent: Region | None = None
     code: str = ""
     source_code: str = ""
+    table_code: str = ""  # the official code found by name in --code-table
     grid_type: str = ""
     households: int | None = None
     population: int | None = None
@@ -363,14 +367,18 @@ class _Layer:
         expected = CODE_LENGTH[self.level]
         prefix_len = expected - 3
         existing = self._existing_codes()
+        reserved = self._match_code_tables()
+        rows = self.rows
         if self.o.assign_codes:
-            self._assign_codes(existing, prefix_len)
-            return
+            self._assign_codes(
+                [r for r in rows if not r.table_code], existing | reserved, prefix_len
+            )
+            rows = [r for r in rows if r.table_code]
         seen: dict[str, int] = {}
         claimed: set[str] = set()
         to_renumber: list[tuple[_Row, str, str]] = []  # row, kind, reason
-        for row in self.rows:
-            raw = row.raw_code
+        for row in rows:
+            raw = row.table_code or row.raw_code
             parent_code = row.parent.code if row.parent else None
             if not raw:
                 self.error(row, "missing_code", _("缺少代码字段“%(f)s”") % {"f": self.o.code_field})
@@ -398,6 +406,15 @@ class _Layer:
             else:
                 row.code = raw
                 claimed.add(raw)
+                if row.table_code:
+                    row.source_code = row.raw_code if row.raw_code != raw else ""
+                    self.warning(
+                        row,
+                        "code_from_table",
+                        _("按名称取统计用区划代码%(c)s") % {"c": raw}
+                        + (_("（文件中为%(r)s）") % {"r": row.raw_code} if row.raw_code else ""),
+                        code=raw,
+                    )
             seen.setdefault(raw, row.n)
         reasons: dict[str, int] = defaultdict(int)
         for row, kind, reason in to_renumber:
@@ -416,7 +433,7 @@ class _Layer:
                     reason + _("；无法重新编号：上级代码不是%(n)d位") % {"n": prefix_len},
                 )
                 continue
-            new = self._renumbered(row.raw_code, row.parent.code, existing | claimed)
+            new = self._renumbered(row.raw_code, row.parent.code, existing | claimed | reserved)
             if new is None:
                 self.error(row, kind, reason + _("；上级下已无可用序号"))
                 continue
@@ -431,6 +448,26 @@ class _Layer:
                 code=row.raw_code,
             )
         self.report.summary["renumbered_by_reason"] = dict(sorted(reasons.items()))
+
+    def _match_code_tables(self) -> set[str]:
+        """Set ``table_code`` on rows whose name matches a table row under their parent;
+        return every table code under the parents involved (reserved for their owners)."""
+        if not self.o.code_tables:
+            return set()
+        from .statcodes import table_codes_by_parent_and_name
+
+        parents = {row.parent.code for row in self.rows if row.parent is not None}
+        table, reserved = table_codes_by_parent_and_name(self.o.code_tables, self.level, parents)
+        matched = 0
+        for row in self.rows:
+            if row.parent is None:
+                continue
+            code = table.get((row.parent.code, normalize_name(row.name)))
+            if code:  # "" marks a name that is ambiguous in the table
+                row.table_code = code
+                matched += 1
+        self.report.summary["code_table_matches"] = matched
+        return reserved
 
     def _existing_codes(self) -> set[str]:
         prefixes = {row.parent.code for row in self.rows if row.parent is not None}
@@ -451,18 +488,25 @@ class _Layer:
         return self._next_free(parent_code, used)
 
     def _next_free(self, parent_code: str, used: set[str]) -> str | None:
-        for seq in range(1, 1000):
+        """The sequence after the highest one in use under the parent, so that retired codes
+        are not handed out again; the lowest unused one when the top is exhausted."""
+        width = len(parent_code) + 3
+        in_use = [int(c[-3:]) for c in used if len(c) == width and c.startswith(parent_code)]
+        start = max(in_use, default=0) + 1
+        for seq in [*range(start, 1000), *range(1, start)]:
             candidate = f"{parent_code}{seq:03d}"
             if candidate not in used and not code_problems(self.level, candidate, parent_code):
                 return candidate
         return None
 
-    def _assign_codes(self, existing: set[str], prefix_len: int) -> None:
+    def _assign_codes(
+        self, rows_to_number: list[_Row], used_codes: set[str], prefix_len: int
+    ) -> None:
         groups: dict[int, list[_Row]] = defaultdict(list)
-        for row in self.rows:
+        for row in rows_to_number:
             if row.parent is not None and row.geom is not None:
                 groups[row.parent.pk].append(row)
-        used = set(existing)
+        used = set(used_codes)
         for rows in groups.values():
             parent = rows[0].parent
             assert parent is not None
@@ -618,6 +662,18 @@ class _Layer:
                 },
             },
         )
+
+
+_NAME_SUFFIXES = ("居民委员会", "居委会", "村民委员会", "村委会")
+
+
+def normalize_name(name: str) -> str:
+    """``新苏社区居委会`` and ``新苏社区`` name one community (NBS tables add the committee)."""
+    name = "".join(name.split())
+    for suffix in _NAME_SUFFIXES:
+        if name.endswith(suffix) and len(name) > len(suffix):
+            return name[: -len(suffix)]
+    return name
 
 
 def _extends(code: str, prefix: str, expected: int) -> bool:

@@ -22,7 +22,12 @@ class Problem:
     where: str = ""  # for CSV rows: "file.csv:line"
 
     def line(self) -> str:
-        place = self.where or (f"feature {self.feature}" if self.feature else "file")
+        if self.where:
+            place = self.where
+        elif self.feature:
+            place = f"feature {self.feature}"
+        else:
+            place = "region" if self.code else "file"  # e.g. a gap in an existing parent
         code = f" [{self.code}]" if self.code else ""
         return f"{place}{code} {self.kind}: {self.message}"
 

@@ -113,6 +113,35 @@ def read_code_rows(paths: Iterable[str | Path], report: ImportReport) -> list[_C
     return rows
 
 
+def table_codes_by_parent_and_name(
+    paths: Iterable[str | Path], level: str, parents: set[str]
+) -> tuple[dict[tuple[str, str], str], set[str]]:
+    """``(parent code, normalised name) → code`` for the ``level`` rows of NBS tables under
+    ``parents`` (``""`` when a name is ambiguous under its parent), and every such code.
+    Streets and communities only."""
+    from .layer import normalize_name
+
+    digits = {Level.STREET: 9, Level.COMMUNITY: 12}.get(Level(level))
+    if digits is None:
+        raise ValidationError(_("--code-table 只适用于街道/乡镇和社区/村层级"))
+    table: dict[tuple[str, str], str] = {}
+    codes: set[str] = set()
+    for path in map(Path, paths):
+        try:
+            fh = _open_text(path)
+        except OSError as exc:
+            raise ValidationError(_("无法读取%(p)s：%(e)s") % {"p": path, "e": exc}) from exc
+        with fh:
+            for record in csv.DictReader(fh):
+                code = (record.get("code") or "").strip()
+                if len(code) != digits or code[:-3] not in parents:
+                    continue
+                key = (code[:-3], normalize_name((record.get("name") or "").strip()))
+                table[key] = "" if key in table and table[key] != code else code
+                codes.add(code)
+    return table, codes
+
+
 def codes_import(
     *,
     actor: Any,

@@ -16,7 +16,7 @@ from wangge.geo.choices import Level
 from wangge.geo.crs import convert_geometry
 from wangge.geo.importers import LayerOptions, codes_import, layer_import
 from wangge.geo.models import LocatorGeneration, Region
-from wangge.geo.services import region_create
+from wangge.geo.services import region_create, region_update
 
 COMMUNITY = "320571001001"
 
@@ -544,3 +544,67 @@ def test_import_codes_cli(db, code_tables, capsys):
     call_command("geo", "import-codes", *code_tables[:3], "--prefix", "320576")
     assert "已导入 3 条" in capsys.readouterr().out
     assert Region.objects.get(code="320576").parent.code == "320500"
+
+
+def test_code_table_gives_official_codes_by_name(community, tmp_path):
+    table = tmp_path / "towns.csv.gz"
+    with gzip.open(table, "wt", encoding="utf-8") as fh:
+        fh.write(
+            "code,name,areaCode\n"
+            '320571002,"第二街道",320571\n'
+            '320571005,"预留街道",320571\n'
+            '320571007,"重名街道",320571\n'
+            '320571008,"重名街道",320571\n'
+            '320599001,"别县街道",320599\n'
+        )
+    features = [
+        feature("", "第二街道", rect(120.70, 31.30, 0.01, 0.01)),
+        feature("", "新区街道", rect(120.72, 31.30, 0.01, 0.01)),
+        feature("", "重名街道", rect(120.74, 31.30, 0.01, 0.01)),
+        feature("", "别县街道", rect(120.76, 31.30, 0.01, 0.01)),
+    ]
+    options = LayerOptions(
+        level="street", parent="320571", assign_codes=True, code_tables=[str(table)]
+    )
+    report = layer_import(actor="test", features=features, options=options)
+    assert report.applied, report.format_text()
+    got = dict(Region.objects.filter(level="street").values_list("name", "code"))
+    assert got["第二街道"] == "320571002"  # official, by name under its parent
+    # The rest are numbered after every code in use or reserved by the table (…008).
+    assert got["新区街道"] == "320571009"
+    assert got["重名街道"] == "320571010"  # ambiguous in the table: not taken from it
+    assert got["别县街道"] == "320571011"  # a row under another county does not apply
+    assert [p.kind for p in report.warnings].count("code_from_table") == 1
+    assert report.summary["code_table_matches"] == 1
+
+
+def test_code_table_with_renumber_keeps_the_file_code(community, tmp_path):
+    table = tmp_path / "villages.csv"
+    table.write_text(
+        'code,name,streetCode\n320571001005,"东港社区居委会",320571001\n', encoding="utf-8"
+    )
+    street = community.parent
+    # Make room in the street: the existing community keeps only its southern half.
+    region_update(actor=None, region=community, boundary=rect(120.60, 31.30, 0.04, 0.02))
+    features = [
+        feature("320505006015", "东港社区", rect(120.60, 31.32, 0.02, 0.02)),
+        feature("320505006003", "新社区", rect(120.62, 31.32, 0.02, 0.02)),
+    ]
+    options = LayerOptions(
+        level="community",
+        parent=street.code,
+        renumber=True,
+        code_tables=[str(table)],
+    )
+    report = layer_import(actor="test", features=features, options=options)
+    assert report.applied, report.format_text()
+    east = Region.objects.get(name="东港社区")
+    assert (east.code, east.source_code) == ("320571001005", "320505006015")
+    assert Region.objects.get(name="新社区").code == "320571001003"  # own tail, free
+
+
+def test_code_table_only_for_streets_and_communities(community, tmp_path):
+    table = tmp_path / "t.csv"
+    table.write_text("code,name\n", encoding="utf-8")
+    with pytest.raises(ValidationError):
+        run(good_grids(), code_tables=[str(table)])

@@ -48,6 +48,14 @@ class Command(BaseCommand):
             help="give malformed/duplicate/non-extending codes parent code + own last 3 digits "
             "(or the next free); the source code is kept",
         )
+        imp.add_argument(
+            "--code-table",
+            action="append",
+            default=[],
+            metavar="CSV",
+            help="NBS towns/villages table (repeatable): a feature whose name matches a row "
+            "under its parent takes that official code",
+        )
         imp.add_argument("--grid-type-field")
         imp.add_argument("--households-field")
         imp.add_argument("--population-field")
@@ -107,6 +115,7 @@ class Command(BaseCommand):
             crs=options["crs"],
             overlap_tolerance=options["overlap_tolerance"],
             dry_run=options["dry_run"],
+            code_tables=options["code_table"],
         )
         features = load_features(options["file"])
         report = layer_import(
