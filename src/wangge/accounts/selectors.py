@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import Prefetch, QuerySet
 from django.utils.translation import gettext as _
 
 from wangge.core.exceptions import NotFound, PermissionDenied
@@ -20,6 +20,18 @@ def user_list_for_user(actor: Any, perm: str = "accounts.view_user") -> QuerySet
         return User.objects.none()
     ids = RoleAssignment.objects.filter(path_filter("region__path", paths)).values("user_id")
     return User.objects.filter(pk__in=ids).order_by("username")
+
+
+def user_list_with_grants(actor: Any) -> QuerySet[User]:
+    """``user_list_for_user`` with each user's grants inside the actor's area prefetched as
+    ``visible_grants`` (for list pages; grants elsewhere stay hidden)."""
+    paths = scope_paths(actor, "accounts.view_user")
+    grants = RoleAssignment.objects.select_related("role", "region").order_by("region__path")
+    if paths is not None:
+        grants = grants.filter(path_filter("region__path", paths))
+    return user_list_for_user(actor).prefetch_related(
+        Prefetch("assignments", queryset=grants, to_attr="visible_grants")
+    )
 
 
 def access_user(actor: Any, pk: int, perm: str = "accounts.view_user") -> User:

@@ -174,7 +174,7 @@ def search(request: HttpRequest) -> HttpResponse:
 @perm_anywhere(VIEW_USERS)
 def user_list(request: HttpRequest) -> HttpResponse:
     query = request.GET.get("q", "").strip()[:64]
-    qs = account_selectors.user_list_for_user(request.user)
+    qs = account_selectors.user_list_with_grants(request.user)
     if query:
         qs = qs.filter(
             Q(username__icontains=query)

@@ -204,6 +204,16 @@ def test_user_list_shows_users_in_the_area_only(tree, admin) -> None:
     assert "inside" in html and "outside" not in html
 
 
+def test_user_list_shows_only_the_grants_inside_the_area(tree, admin) -> None:
+    both = make_user("both", role="grid_worker", region=tree.grids[0])
+    RoleAssignment.objects.create(
+        user=both, role=Role.objects.get(code="grid_worker"), region=tree.grids[-1]
+    )
+    html = client_for(admin).get("/users/").content.decode()
+    assert f"网格员 @ {tree.grids[0].name}" in html
+    assert tree.grids[-1].name not in html
+
+
 def test_admin_creates_a_user_with_a_first_grant(tree, admin) -> None:
     response = client_for(admin).post(
         "/users/new/",
