@@ -40,7 +40,13 @@ from .selectors import (
     case_public_track,
     matter_type_list,
 )
-from .services import attachment_add, case_create, case_transition, subtask_transition
+from .services import (
+    attachment_add,
+    case_create,
+    case_public_feedback,
+    case_transition,
+    subtask_transition,
+)
 from .services.intake import ADD
 
 router = Router(tags=["cases"])
@@ -158,6 +164,28 @@ def list_cases(request: HttpRequest, query: Query[ListQuery]) -> Any:
 @router.get("/track/{code}", response=TrackOut, auth=None)
 def track_case(request: HttpRequest, code: str) -> Any:
     """Public: status and a plain-words timeline by tracking code; no personal data."""
+    return case_public_track(code)
+
+
+class FeedbackIn(Schema):
+    phone: str
+    score: int
+    reason: str = ""
+    reopen: bool = False
+
+
+@router.post("/track/{code}/feedback", response=TrackOut, auth=None)
+def feedback_case(request: HttpRequest, code: str, payload: FeedbackIn) -> Any:
+    """Public: the reporter rates (and, when unsatisfied, reopens) a closed case by its code and
+    the phone number given at reporting. Rate-limited like intake."""
+    _rate_limit(request)
+    case_public_feedback(
+        code=code,
+        phone=payload.phone,
+        score=payload.score,
+        reason=payload.reason,
+        reopen=payload.reopen,
+    )
     return case_public_track(code)
 
 

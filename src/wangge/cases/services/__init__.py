@@ -3,7 +3,7 @@
 from .attachments import attachment_add
 from .escalation import EscalationReport, case_escalate_overdue, case_supervise
 from .intake import IntakeResult, case_create, case_merge
-from .transitions import case_transition, subtask_transition
+from .transitions import case_public_feedback, case_transition, subtask_transition
 
 __all__ = [
     "EscalationReport",
@@ -12,6 +12,7 @@ __all__ = [
     "case_create",
     "case_escalate_overdue",
     "case_merge",
+    "case_public_feedback",
     "case_supervise",
     "case_transition",
     "subtask_transition",

@@ -12,7 +12,13 @@ from django.utils.translation import gettext as _
 
 from wangge.accounts.models import User
 from wangge.core.audit import audit_log
-from wangge.core.exceptions import Conflict, InvalidTransition, PermissionDenied, ValidationError
+from wangge.core.exceptions import (
+    Conflict,
+    InvalidTransition,
+    NotFound,
+    PermissionDenied,
+    ValidationError,
+)
 
 from ..choices import (
     AttachmentKind,
@@ -227,6 +233,7 @@ def _apply(action: str, ctx: _Ctx) -> None:
         if not 1 <= score <= 5:
             raise ValidationError(_("评分须为1至5分。"), errors={"score": ["range"]})
         u.update(rating=score, rating_reason=_text(data, "reason"), rated_at=now)
+        ctx.event_data["score"] = score  # kept in the timeline; a reopen clears the case's rating
     elif action == "reopen":
         ctx.note = _text(data, "reason")
         u.update(
@@ -563,3 +570,39 @@ def subtask_transition(
 
     transaction.on_commit(lambda: after_subtask(subtask.pk, action))
     return subtask
+
+
+@transaction.atomic
+def case_public_feedback(
+    *, code: str, phone: str, score: int, reason: str = "", reopen: bool = False
+) -> Case:
+    """A resident without an account rates a closed case by its tracking code, proving who they
+    are with the phone number given at reporting; an unsatisfied resident may ask to reopen
+    (score ≤ 2 and a reason)."""
+    from ..selectors import NOT_FOUND
+
+    case = Case.objects.filter(tracking_code=(code or "").strip().upper()).first()
+    phone = (phone or "").strip()
+    if case is None or not phone or case.reporter_phone != phone:
+        raise NotFound(NOT_FOUND)
+    case = case_transition(
+        actor=None,
+        case=case,
+        action="rate",
+        expected_version=case.version,
+        score=score,
+        reason=reason,
+    )
+    if reopen:
+        if case.rating is None or case.rating > 2 or not reason.strip():
+            raise ValidationError(
+                _("不满意（1–2分）并说明理由后才能申请重新办理。"), errors={"reopen": ["invalid"]}
+            )
+        case = case_transition(
+            actor=None,
+            case=case,
+            action="reopen",
+            expected_version=case.version,
+            reason=_("居民不满意：%(r)s") % {"r": reason.strip()},
+        )
+    return case

@@ -276,3 +276,21 @@ def test_notifications_list_count_and_read(world, django_capture_on_commit_callb
     assert items[0]["case_id"] == case.pk
     assert post(c, f"{URL}notifications/read", {}).json() == {"marked": 1}
     assert c.get(f"{URL}notifications/unread-count").json() == {"unread": 0}
+
+
+def test_a_resident_rates_and_reopens_by_code_and_phone(world):
+    code = post(Client(), URL, payload(world)).json()["tracking_code"]
+    Case.objects.filter(tracking_code=code).update(state=CaseState.CLOSED)
+    url = f"{URL}track/{code}/feedback"
+    assert post(Client(), url, {"phone": "13900000000", "score": 1}).status_code == 404
+    assert (
+        post(Client(), url, {"phone": "13800000000", "score": 1, "reopen": True}).status_code == 422
+    )
+    assert Case.objects.get(tracking_code=code).state == CaseState.CLOSED  # nothing half-done
+    r = post(
+        Client(), url, {"phone": "13800000000", "score": 1, "reason": "没修好", "reopen": True}
+    )
+    assert r.status_code == 200, r.content
+    case = Case.objects.get(tracking_code=code)
+    assert (case.state, case.reopen_count) == (CaseState.IN_PROGRESS, 1)
+    assert r.json()["state"] == "in_progress"
