@@ -364,9 +364,12 @@ def main(argv: list[str]) -> int:
 def run(args: argparse.Namespace, workdir: Path) -> int:
     import shapely
 
+    load = ", ".join(f"{v:.1f}" for v in os.getloadavg())
+    now = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     say(
-        f"machine: {platform.node()} · {os.cpu_count()} cores · Python {platform.python_version()}"
-        f" · shapely {shapely.__version__} (GEOS {shapely.geos_version_string})"
+        f"machine: {platform.node()} · {os.cpu_count()} cores · load {load} · "
+        f"Python {platform.python_version()} · shapely {shapely.__version__} "
+        f"(GEOS {shapely.geos_version_string}) · {now}"
     )
     setup_django(workdir)
     started = time.perf_counter()
