@@ -103,6 +103,11 @@ def test_tree_expands_lazily(browser: Any, live_server: Any, leader: Any, passwo
     assert page.locator("text=" + grid.name).count() == 0
     page.locator(f"button[hx-get='/regions/{grid.parent.code}/children/']").click()
     page.wait_for_selector("text=" + grid.name)
+    # Search as you type (HTMX), without leaving the page.
+    page.fill("input[name=q]", grid.code)
+    results = page.wait_for_selector("[data-testid=search-results]")
+    assert grid.name in results.inner_text()
+    assert page.url == f"{live_server.url}/regions/"
 
 
 def test_phone_layout_navigation_is_usable(

@@ -123,6 +123,8 @@ def region_detail(request: HttpRequest, code: str) -> HttpResponse:
         "geojson_url": geojson_url,
         "map_tile_url": settings.MAP_TILE_URL,
         "map_tile_attribution": settings.MAP_TILE_ATTRIBUTION,
+        # e.g. "01234567" for 天地图's t0–t7 hosts; Leaflet's default "abc" otherwise.
+        "map_tile_subdomains": getattr(settings, "MAP_TILE_SUBDOMAINS", "") or "abc",
     }
     return render(request, "web/region_detail.html", context)
 
