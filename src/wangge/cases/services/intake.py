@@ -275,7 +275,7 @@ def case_create(
     from .notify import after_transition
 
     if not on_spot:
-        transaction.on_commit(lambda: after_transition(case.pk, "dispatch", None))
+        transaction.on_commit(lambda: after_transition(case.pk, "report", None))
     duplicates = case_duplicate_candidates(case=case) if not on_spot else []
     return IntakeResult(case, created=True, suggestions=suggestions, duplicates=duplicates)
 

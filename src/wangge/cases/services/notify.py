@@ -43,6 +43,14 @@ def after_transition(case_id: int, action: str, actor_id: int | None) -> None:
         pk=case_id
     )
     label = f"[{case.tracking_code}] {case.title}"
+    if action == "report":
+        notify(
+            recipients=users_with_perm_above(case.handling_region or case.grid, DISPATCH),
+            kind=NotificationKind.ASSIGNED,
+            title=_("新上报待受理：%(t)s") % {"t": label},
+            case=case,
+        )
+        return
     others = [u for u in handlers_of(case) if u.pk != actor_id]
     if action in ("dispatch", "reassign", "return", "verify_fail", "reopen") and case.state in (
         CaseState.DISPATCHED,

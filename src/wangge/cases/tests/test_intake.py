@@ -166,3 +166,27 @@ def test_merging_keeps_the_duplicates_reporter_who_is_told_when_the_main_case_cl
         Notification.objects.filter(case=main, kind="closed").values_list("address", flat=True)
     )
     assert told == {"13800000000", "13900000000"}
+
+
+def test_a_new_report_is_announced_to_whoever_accepts_it(world, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        report(world)
+    assert Notification.objects.filter(recipient=world.secretary, kind="assigned").count() == 1
+    assert not Notification.objects.filter(recipient=world.worker).exists()
+
+
+def test_a_report_on_the_eve_of_national_day_gets_working_day_deadlines(world):
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    sh = ZoneInfo("Asia/Shanghai")
+    case = report(
+        world,
+        title="邻居漏水",
+        description="楼上邻居漏水",
+        matter_type_code="91001",
+        now=datetime(2026, 9, 30, 18, 30, tzinfo=sh),
+    ).case
+    # accept limit 2 工作时 → the first two working hours after the holiday
+    assert case.due_at == datetime(2026, 10, 8, 10, 0, tzinfo=sh)
+    assert case.deadlines["accept"]["unit"] == "work_hour"
