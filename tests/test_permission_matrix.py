@@ -360,6 +360,18 @@ ROWS: list[Row] = [
         {"anon": 200},
         needs_cases=True,
     ),
+    # Public, but the tracking code and the reporter's phone together are the credential:
+    # a wrong phone answers 404 exactly like an unknown code.
+    Row(
+        "POST /api/v1/cases/track/{code}/feedback",
+        "POST",
+        lambda w, s: f"/api/v1/cases/track/{_case(w, s).tracking_code}/feedback",
+        "resident",
+        {"anon": 404},
+        data=lambda w, s: {"phone": "13000000000", "score": 5},
+        json=True,
+        needs_cases=True,
+    ),
     Row(
         "GET /api/v1/cases/matter-types",
         "GET",
