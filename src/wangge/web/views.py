@@ -29,7 +29,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from wangge.accounts import selectors as account_selectors
 from wangge.accounts import services as account_services
-from wangge.accounts.permissions import has_perm_anywhere
+from wangge.accounts.permissions import has_perm_anywhere, has_perm_at
 from wangge.accounts.roles import MANAGE_USERS, VIEW_AUDIT, VIEW_GEO, VIEW_USERS
 from wangge.core.exceptions import NotFound, PermissionDenied, ValidationError, WanggeError
 from wangge.core.selectors import health_status
@@ -119,7 +119,7 @@ def region_detail(request: HttpRequest, code: str) -> HttpResponse:
         "area_km2": round(region.area_m2 / 1e6, 2)
         if region.area_m2 and region.area_m2 >= 100_000
         else None,
-        "may_view_users": has_perm_anywhere(user, VIEW_USERS),
+        "may_view_users": has_perm_at(user, VIEW_USERS, region.path),
         "geojson_url": geojson_url,
         "map_tile_url": settings.MAP_TILE_URL,
         "map_tile_attribution": settings.MAP_TILE_ATTRIBUTION,

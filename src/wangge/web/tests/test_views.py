@@ -119,6 +119,19 @@ def test_staff_are_hidden_from_roles_that_may_not_view_users(tree) -> None:
     assert "网格员甲" not in html and 'data-testid="staff"' not in html
 
 
+def test_staff_section_follows_where_the_viewer_may_view_users(tree) -> None:
+    """A secretary of one community who can also view the other street's map (as a grid
+    worker there) sees no staff section for that street's regions."""
+    viewer = make_user("v", role="community_secretary", region=tree.communities[0])
+    RoleAssignment.objects.create(
+        user=viewer, role=Role.objects.get(code="grid_worker"), region=tree.grids[-1]
+    )
+    client = client_for(viewer)
+    assert 'data-testid="staff"' in client.get(f"/regions/{tree.grids[0].code}/").content.decode()
+    html = client.get(f"/regions/{tree.grids[-1].code}/").content.decode()
+    assert 'data-testid="staff"' not in html
+
+
 def test_children_partial_for_lazy_expansion(tree) -> None:
     user = make_user("w", role="grid_worker", region=tree.streets[0])
     html = client_for(user).get(f"/regions/{tree.communities[0].code}/children/").content.decode()
