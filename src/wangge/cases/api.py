@@ -42,6 +42,7 @@ from .selectors import (
 )
 from .services import (
     attachment_add,
+    attachment_add_public,
     case_create,
     case_public_feedback,
     case_transition,
@@ -187,6 +188,17 @@ def feedback_case(request: HttpRequest, code: str, payload: FeedbackIn) -> Any:
         reopen=payload.reopen,
     )
     return case_public_track(code)
+
+
+@router.post("/track/{code}/photos", response={201: AttachmentOut}, auth=None)
+def add_public_photo(
+    request: HttpRequest, code: str, phone: Form[str], file: File[UploadedFile]
+) -> Any:
+    """Public: the reporter adds a photo (JPEG/PNG/WebP, size-checked) to a fresh report."""
+    _rate_limit(request)
+    limit = int(getattr(settings, "CASE_ATTACHMENT_MAX_BYTES", 10 * 1024 * 1024))
+    content = file.read(limit + 1)
+    return Status(201, attachment_add_public(code=code, phone=phone, content=content))
 
 
 @router.get("/matter-types", response=list[MatterTypeOut], auth=None)

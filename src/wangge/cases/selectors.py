@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -18,7 +18,7 @@ from wangge.accounts.permissions import path_filter, scope_paths
 from wangge.core.exceptions import NotFound
 
 from .choices import OPEN_STATES, CaseState
-from .models import Case, CaseEvent, Department, MatterType, SubTask
+from .models import Case, CaseEvent, CaseRequest, Department, MatterType, SubTask
 
 NOT_FOUND = _("事件不存在或不在您的管辖范围内。")
 
@@ -156,3 +156,29 @@ def subtasks_for_user(user: Any) -> QuerySet[SubTask]:
         .select_related("case", "department")
         .order_by("due_at", "id")
     )
+
+
+def case_requests_pending_for_user(user: Any) -> QuerySet[CaseRequest]:
+    """Suspension/extension requests the user may decide (approval queue)."""
+    paths = scope_paths(user, "cases.approve_case")
+    qs = CaseRequest.objects.filter(status="pending").select_related("case", "requested_by")
+    if paths is None:
+        return qs.order_by("requested_at")
+    return qs.filter(path_filter("case__region_path", paths)).order_by("requested_at")
+
+
+def case_counts_by_state(user: Any) -> dict[str, int]:
+    """State → number of visible cases (queue tabs, dashboard tiles)."""
+    rows = case_queryset_for_user(user).order_by().values_list("state").annotate(n=Count("id"))
+    return {state: n for state, n in rows}
+
+
+def case_map_points(user: Any, *, limit: int = 5000) -> list[dict[str, Any]]:
+    """Open visible cases as points for the dispatcher's map (WGS-84)."""
+    rows = (
+        case_queryset_for_user(user)
+        .filter(state__in=OPEN_STATES)
+        .order_by("-reported_at")
+        .values("id", "tracking_code", "title", "state", "lon", "lat", "due_at")[:limit]
+    )
+    return [dict(r) for r in rows]

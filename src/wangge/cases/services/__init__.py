@@ -1,6 +1,6 @@
 """Writes of the cases app. Import services from here."""
 
-from .attachments import attachment_add
+from .attachments import attachment_add, attachment_add_public
 from .escalation import EscalationReport, case_escalate_overdue, case_supervise
 from .intake import IntakeResult, case_create, case_merge
 from .transitions import case_public_feedback, case_transition, subtask_transition
@@ -9,6 +9,7 @@ __all__ = [
     "EscalationReport",
     "IntakeResult",
     "attachment_add",
+    "attachment_add_public",
     "case_create",
     "case_escalate_overdue",
     "case_merge",

@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 
 from wangge.accounts.permissions import has_perm_at
 from wangge.core.audit import audit_log
-from wangge.core.exceptions import PermissionDenied, ValidationError
+from wangge.core.exceptions import NotFound, PermissionDenied, ValidationError
 
 from ..choices import AttachmentKind
 from ..models import Attachment, Case
@@ -89,3 +89,26 @@ def attachment_add(*, actor: Any, case: Case, kind: str, content: bytes) -> Atta
         after={"attachment": attachment.pk, "kind": kind, "sha256": digest, "size": len(content)},
     )
     return attachment
+
+
+MAX_PUBLIC_PHOTOS = 6
+
+
+@transaction.atomic
+def attachment_add_public(*, code: str, phone: str, content: bytes) -> Attachment:
+    """A reporter without an account adds a photo to their own fresh report, proving who they
+    are with the phone number given at reporting (at most six, before acceptance ends)."""
+    from ..choices import CaseState
+    from ..selectors import NOT_FOUND
+
+    case = Case.objects.filter(tracking_code=(code or "").strip().upper()).first()
+    phone = (phone or "").strip()
+    if case is None or not phone or case.reporter_phone != phone:
+        raise NotFound(NOT_FOUND)
+    if case.state not in (CaseState.REPORTED, CaseState.ACCEPTED):
+        raise ValidationError(_("事件已在办理中，不能再补充照片。"), errors={"file": ["closed"]})
+    if case.attachments.count() >= MAX_PUBLIC_PHOTOS:
+        raise ValidationError(
+            _("最多上传%(n)d张照片。") % {"n": MAX_PUBLIC_PHOTOS}, errors={"file": ["too_many"]}
+        )
+    return attachment_add(actor=None, case=case, kind=AttachmentKind.BEFORE, content=content)

@@ -42,6 +42,7 @@ from ..models import (
 from ..routing import route_case
 from ..workflow import TRANSITIONS, Transition
 from .common import add_event, is_department_member, may_act, rules_for, step_fields, step_limit
+from .intake import _metres
 
 MAX_REASON = 500
 MAX_RESULT = 2000
@@ -211,9 +212,14 @@ def _apply(action: str, ctx: _Ctx) -> None:
             raise ValidationError(_("请上传处置后照片。"), errors={"photos": ["required"]})
         u["result"] = _text(data, "result", MAX_RESULT)
         u["handled_at"] = now
-        for key in ("checkin_lon", "checkin_lat"):
-            if data.get(key) is not None:
-                u[key] = float(data[key])
+        if data.get("checkin_lon") is not None and data.get("checkin_lat") is not None:
+            try:
+                lon, lat = float(data["checkin_lon"]), float(data["checkin_lat"])
+            except (TypeError, ValueError) as exc:
+                raise ValidationError(_("签到位置无效。"), errors={"checkin": ["invalid"]}) from exc
+            u.update(checkin_lon=lon, checkin_lat=lat)
+            # Kept for the verifier and for assessment; a far check-in is shown, not refused.
+            ctx.event_data["checkin_distance_m"] = round(_metres(case.lon, case.lat, lon, lat))
         ctx.new_step = True
     elif action == "verify":
         u["verified_at"] = now

@@ -294,3 +294,18 @@ def test_a_resident_rates_and_reopens_by_code_and_phone(world):
     case = Case.objects.get(tracking_code=code)
     assert (case.state, case.reopen_count) == (CaseState.IN_PROGRESS, 1)
     assert r.json()["state"] == "in_progress"
+
+
+def test_a_reporter_adds_photos_by_code_and_phone(world):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    code = post(Client(), URL, payload(world)).json()["tracking_code"]
+    url = f"{URL}track/{code}/photos"
+
+    def up(phone, content):
+        return Client().post(url, {"phone": phone, "file": SimpleUploadedFile("p.jpg", content)})
+
+    assert up("13800000000", PNG).status_code == 201
+    assert up("13900000000", PNG).status_code == 404
+    assert up("13800000000", b"MZ\x90\x00 not an image").status_code == 422
+    assert Case.objects.get(tracking_code=code).attachments.count() == 1

@@ -245,3 +245,37 @@ def test_a_denied_request_leaves_the_deadline(world):
     after = act(world.secretary, case, "deny_request", reason="时限足够")
     assert after.due_at == due
     assert CaseRequest.objects.get(case=case).status == RequestStatus.DENIED
+
+
+def test_queues_for_screens_are_scoped(world):
+    from wangge.cases.selectors import (
+        case_counts_by_state,
+        case_map_points,
+        case_requests_pending_for_user,
+        subtasks_for_user,
+    )
+
+    case = make_case(world, state=CaseState.IN_PROGRESS, assignee=world.worker)
+    make_case(world, grid=world.other_grid)
+    act(world.worker, case, "request_extend", reason="等配件", extra_limit=1)
+    assert [r.case_id for r in case_requests_pending_for_user(world.secretary)] == [case.pk]
+    assert not case_requests_pending_for_user(world.outsider).exists()
+    assert case_counts_by_state(world.secretary) == {"in_progress": 1}
+    assert [p["id"] for p in case_map_points(world.worker)] == [case.pk]
+    SubTask.objects.create(case=case, department=world.dept, role="lead", state="pending")
+    assert subtasks_for_user(world.dept_user).count() == 1
+
+
+def test_a_check_in_records_its_distance_from_the_case(world):
+    case = make_case(world, state=CaseState.IN_PROGRESS, assignee=world.worker)
+    attachment_add(actor=world.worker, case=case, kind="after", content=PNG)
+    act(
+        world.worker,
+        case,
+        "handle",
+        result="好了",
+        checkin_lon=case.lon,
+        checkin_lat=case.lat + 0.001,
+    )
+    event = case.events.get(action="handle")
+    assert 100 <= event.data["checkin_distance_m"] <= 120
