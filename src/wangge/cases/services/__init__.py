@@ -3,7 +3,9 @@
 from .attachments import attachment_add, attachment_add_public
 from .escalation import EscalationReport, case_escalate_overdue, case_supervise
 from .intake import IntakeResult, case_create, case_merge
-from .transitions import case_public_feedback, case_transition, subtask_transition
+from .public import case_public_feedback
+from .subtasks import subtask_transition
+from .transitions import case_transition
 
 __all__ = [
     "EscalationReport",

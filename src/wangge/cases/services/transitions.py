@@ -15,7 +15,6 @@ from wangge.core.audit import audit_log
 from wangge.core.exceptions import (
     Conflict,
     InvalidTransition,
-    NotFound,
     PermissionDenied,
     ValidationError,
 )
@@ -41,7 +40,7 @@ from ..models import (
 )
 from ..routing import route_case
 from ..workflow import TRANSITIONS, Transition
-from .common import add_event, is_department_member, may_act, rules_for, step_fields, step_limit
+from .common import add_event, may_act, rules_for, step_fields, step_limit
 from .intake import _metres
 
 MAX_REASON = 500
@@ -499,116 +498,4 @@ def case_transition(
     from .notify import after_transition
 
     transaction.on_commit(lambda: after_transition(case.pk, action, getattr(actor, "pk", None)))
-    return case
-
-
-# --- 吹哨报到 sub-tasks ------------------------------------------------------------------------
-SUBTASK_TABLE: dict[str, tuple[tuple[str, ...], str]] = {
-    "accept": ((SubTaskState.PENDING, SubTaskState.RETURNED), SubTaskState.ACCEPTED),
-    "return": ((SubTaskState.PENDING, SubTaskState.ACCEPTED), SubTaskState.RETURNED),
-    "handle": ((SubTaskState.ACCEPTED,), SubTaskState.HANDLED),
-}
-
-
-@transaction.atomic
-def subtask_transition(
-    *,
-    actor: Any,
-    subtask: SubTask,
-    action: str,
-    expected_version: int,
-    now: datetime | None = None,
-    **data: Any,
-) -> SubTask:
-    """A called department accepts, returns (with reason) or handles (with result) its part.
-    The case itself is handled by the lead unit once every sub-task is handled (``handle`` is
-    refused while one is open)."""
-    if action not in SUBTASK_TABLE:
-        raise ValidationError(_("未知操作：%(a)s") % {"a": action}, errors={"action": [action]})
-    sources, target = SUBTASK_TABLE[action]
-    case = subtask.case
-    dispatcher = TRANSITIONS["reassign"]
-    if not (
-        actor is None
-        or getattr(actor, "is_superuser", False)
-        or is_department_member(actor, subtask.department_id)
-        or may_act(actor, case, dispatcher)
-    ):
-        raise PermissionDenied(_("您不是该子任务的承办部门人员。"))
-    if subtask.state not in sources:
-        raise InvalidTransition(
-            _("子任务当前状态为“%(s)s”，不能执行该操作。")
-            % {"s": SubTaskState(subtask.state).label}
-        )
-    now = now or timezone.now()
-    updates: dict[str, Any] = {"state": target, "version": F("version") + 1}
-    if action == "accept":
-        updates["accepted_at"] = now
-    elif action == "return":
-        reason = _text(data, "reason")
-        if not reason:
-            raise ValidationError(_("请填写理由。"), errors={"reason": ["required"]})
-        updates["reason"] = reason
-    elif action == "handle":
-        result = _text(data, "result", MAX_RESULT)
-        if not result:
-            raise ValidationError(_("请填写处置结果。"), errors={"result": ["required"]})
-        updates.update(result=result, handled_at=now)
-    written = SubTask.objects.filter(pk=subtask.pk, version=int(expected_version)).update(**updates)
-    if written != 1:
-        raise Conflict(_("子任务已被他人更新，请刷新后重试。"))
-    subtask.refresh_from_db()
-    add_event(
-        case=case,
-        actor=actor,
-        action=f"subtask_{action}",
-        note=str(data.get("reason") or data.get("result") or ""),
-        data={"department": subtask.department_id, "state": subtask.state},
-        now=now,
-    )
-    audit_log(
-        actor=actor,
-        action=f"cases.subtask_{action}",
-        obj=case,
-        after={"subtask": subtask.pk, "department": subtask.department_id, "state": target},
-    )
-    from .notify import after_subtask
-
-    transaction.on_commit(lambda: after_subtask(subtask.pk, action))
-    return subtask
-
-
-@transaction.atomic
-def case_public_feedback(
-    *, code: str, phone: str, score: int, reason: str = "", reopen: bool = False
-) -> Case:
-    """A resident without an account rates a closed case by its tracking code, proving who they
-    are with the phone number given at reporting; an unsatisfied resident may ask to reopen
-    (score ≤ 2 and a reason)."""
-    from ..selectors import NOT_FOUND
-
-    case = Case.objects.filter(tracking_code=(code or "").strip().upper()).first()
-    phone = (phone or "").strip()
-    if case is None or not phone or case.reporter_phone != phone:
-        raise NotFound(NOT_FOUND)
-    case = case_transition(
-        actor=None,
-        case=case,
-        action="rate",
-        expected_version=case.version,
-        score=score,
-        reason=reason,
-    )
-    if reopen:
-        if case.rating is None or case.rating > 2 or not reason.strip():
-            raise ValidationError(
-                _("不满意（1–2分）并说明理由后才能申请重新办理。"), errors={"reopen": ["invalid"]}
-            )
-        case = case_transition(
-            actor=None,
-            case=case,
-            action="reopen",
-            expected_version=case.version,
-            reason=_("居民不满意：%(r)s") % {"r": reason.strip()},
-        )
     return case
