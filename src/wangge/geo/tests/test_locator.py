@@ -218,3 +218,35 @@ def test_cli_locate_rejects_an_unknown_crs(tree):
 
     with pytest.raises(CommandError, match="不支持的坐标系"):
         call_command("geo", "locate", "120.61", "31.32", "--crs", "utm")
+
+
+def test_empty_database_answers_outside(db):
+    result = locator.locate(120.61, 31.32)
+    assert (result.inside, result.method, result.region) == (False, "outside", None)
+    assert locator.locate_many(np.array([120.61]), np.array([31.32])).tolist() == [-1]
+
+
+def test_agrees_with_brute_force_on_edges_and_vertices(tree):
+    """A lattice through every vertex x and y of the stored grids, the midpoints between them
+    and points just outside: vertices, edges, interiors and the outside, exactly."""
+    import shapely
+    from shapely.geometry import Point, shape
+
+    grids = sorted(Region.objects.filter(level="grid"), key=lambda r: r.code)
+    shapes = [shape(g.boundary) for g in grids]
+    coords = shapely.get_coordinates(shapes)
+
+    def axis(values):
+        v = np.unique(values)
+        return np.concatenate([[v[0] - 0.001], v, (v[:-1] + v[1:]) / 2, [v[-1] + 0.001]])
+
+    lons, lats = np.meshgrid(axis(coords[:, 0]), axis(coords[:, 1]))
+    lons, lats = lons.ravel(), lats.ravel()
+    expected = []
+    for lon, lat in zip(lons, lats, strict=True):
+        hits = [g.pk for g, s in zip(grids, shapes, strict=True) if s.covers(Point(lon, lat))]
+        expected.append(hits[0] if hits else -1)  # grids are sorted by code
+    ids = locator.locate_many(lons, lats, max_distance_m=0)
+    assert ids.tolist() == expected
+    inside = sum(e != -1 for e in expected)
+    assert inside == (len(np.unique(lons)) - 2) * (len(np.unique(lats)) - 2)  # edges included
