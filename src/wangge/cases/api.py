@@ -53,6 +53,7 @@ from .services.intake import ADD
 router = Router(tags=["cases"])
 
 PUBLIC_RATE_PER_MINUTE = 10
+RESERVED = {"actor", "case", "action", "expected_version", "now"}
 MAX_PAGE_SIZE = 100
 
 
@@ -233,7 +234,8 @@ def get_case(request: HttpRequest, case_id: int) -> Any:
 @router.post("/{int:case_id}/transitions", response=CaseOut)
 def transition_case(request: HttpRequest, case_id: int, payload: TransitionIn) -> Any:
     case = access_case(request.user, case_id)
-    data = dict(payload.data)
+    # Only the action's own fields: the service's keyword arguments are not for the client.
+    data = {k: v for k, v in payload.data.items() if k not in RESERVED}
     if payload.action == "merge" and data.get("duplicate_of"):
         # The case merged into must be visible to the user too.
         data["duplicate_of"] = access_case(request.user, data["duplicate_of"]).pk

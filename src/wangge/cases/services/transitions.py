@@ -61,7 +61,11 @@ def _text(data: dict[str, Any], key: str, limit: int = MAX_REASON) -> str:
 
 
 def _require(t: Transition, data: dict[str, Any]) -> None:
-    missing = [f for f in t.requires if data.get(f) in (None, "", [])]
+    missing = [
+        f
+        for f in t.requires
+        if data.get(f) in (None, "", []) or (isinstance(data[f], str) and not data[f].strip())
+    ]
     if missing:
         labels = {
             "reason": _("理由"),

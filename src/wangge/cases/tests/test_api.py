@@ -309,3 +309,11 @@ def test_a_reporter_adds_photos_by_code_and_phone(world):
     assert up("13900000000", PNG).status_code == 404
     assert up("13800000000", b"MZ\x90\x00 not an image").status_code == 422
     assert Case.objects.get(tracking_code=code).attachments.count() == 1
+
+
+def test_a_blank_reason_is_no_reason_and_service_arguments_cannot_be_smuggled(world):
+    case = make_case(world)
+    c = as_user(world.secretary)
+    assert transition(c, case, "reject", reason="   ").status_code == 422
+    r = transition(c, case, "accept", now="2000-01-01", actor=None, expected_version=99)
+    assert r.status_code == 200 and r.json()["version"] == 2
