@@ -373,6 +373,15 @@ ROWS: list[Row] = [
         needs_cases=True,
     ),
     Row(
+        "POST /api/v1/cases/track/{code}/photos",
+        "POST",
+        lambda w, s: f"/api/v1/cases/track/{_case(w, s).tracking_code}/photos",
+        "resident",
+        {"anon": 404},
+        data=lambda w, s: {**_photo(w, s), "phone": "13000000000"},
+        needs_cases=True,
+    ),
+    Row(
         "GET /api/v1/cases/matter-types",
         "GET",
         lambda w, s: "/api/v1/cases/matter-types",
