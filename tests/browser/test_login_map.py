@@ -132,3 +132,12 @@ def test_phone_layout_navigation_is_usable(
     page.wait_for_selector("#map[data-ready=true]")
     assert page.evaluate("document.documentElement.scrollWidth") <= 360
     page.screenshot(path=f"{SCREENSHOT_DIR}/wangge_phone.png", full_page=True)
+
+
+def test_language_menu_switches_to_english(browser: Any, live_server: Any) -> None:
+    page = browser.new_page(locale="zh-CN")
+    page.goto(f"{live_server.url}/login/")
+    assert page.locator("h1").inner_text() == "登录"
+    page.get_by_test_id("language").select_option("en")
+    page.wait_for_selector("h1:text-is('Sign in')")
+    assert page.locator("html").get_attribute("lang") == "en"
