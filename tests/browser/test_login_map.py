@@ -32,6 +32,10 @@ SCREENSHOT_DIR = os.environ.get("WANGGE_SCREENSHOT_DIR", "/tmp")
 def browser() -> Iterator[Any]:
     if not shutil.which(CHROMIUM):
         pytest.skip("Chromium is not installed (make chromium)")
+    from django.conf import settings
+
+    if not (settings.VENDOR_DIR / "leaflet" / "leaflet.js").is_file():
+        pytest.fail("front-end libraries are missing: run `make assets` (npm) first")
     sync_api = pytest.importorskip("playwright.sync_api")
     with sync_api.sync_playwright() as p:
         b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
