@@ -70,6 +70,16 @@ def test_wrong_password_shows_an_error(tree) -> None:
     assert "用户名/手机号或密码不正确" in html
 
 
+def test_repeated_failures_show_the_lockout_page(tree) -> None:
+    make_user("wang", role="grid_worker", region=tree.grids[0])
+    client = Client()
+    for _ in range(5):
+        client.post("/login/", {"username": "wang", "password": "wrong"})
+    response = client.post("/login/", {"username": "wang", "password": "wrong"})
+    assert response.status_code in (403, 429)
+    assert "登录已暂时锁定" in response.content.decode()
+
+
 def test_every_post_needs_a_csrf_token(tree) -> None:
     admin = make_user("admin1", role="sysadmin", region=tree.streets[0])
     client = Client(enforce_csrf_checks=True)
