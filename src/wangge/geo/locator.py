@@ -13,7 +13,9 @@ Rule, in order (documented in ``docs/geo.md`` and decision 0002):
    do (a shared edge or vertex, or an overlap), the one with the **lowest code** wins.
 2. **nearest** — else the nearest leaf within ``max_distance_m`` (default
    ``settings.LOCATOR_FALLBACK_METRES``), measured in metres in a local equirectangular
-   projection centred on the point; equal distances → lowest code.
+   projection centred on the point; equal distances → lowest code. When a parent region covers
+   the point (a gap between grids), only leaves inside that parent's subtree count: the answer
+   never leaves the area the point is in.
 3. **contains** at a higher level — else the deepest parent region covering the point (e.g. a
    community where no grid is drawn); ties → lowest code.
 4. **outside** — ``inside=False``, no region.
@@ -81,6 +83,7 @@ class LocatorIndex:
         polygons: list[Any],
         is_leaf: list[bool],
         regions: dict[int, Region] | None = None,
+        ancestors: list[frozenset[int]] | None = None,
         key: Any = None,
     ) -> None:
         self.key = key
@@ -97,6 +100,9 @@ class LocatorIndex:
         self.leaf_polys = geoms[leaf_mask]
         self.leaf_rank = _ranks(list(codes_a[leaf_mask]))  # lower = wins
         self.leaf_tree = shapely.STRtree(self.leaf_polys)
+        # Ancestor ids of each leaf: the nearest fallback stays inside the covering region.
+        all_ancestors = ancestors or [frozenset()] * len(ids)
+        self.leaf_ancestors = [a for a, leaf in zip(all_ancestors, is_leaf, strict=True) if leaf]
         self.parent_ids = ids_a[~leaf_mask]
         self.parent_polys = geoms[~leaf_mask]
         # Deepest first, then lowest code.
@@ -132,6 +138,7 @@ class LocatorIndex:
         )
         with_children = {parent_id for _pk, parent_id, _b in bounded if parent_id}
         ids, codes, depths, polys, leaf = [], [], [], [], []
+        ancestors: list[frozenset[int]] = []
         for pk, _parent_id, boundary in bounded:
             if not boundary:
                 continue
@@ -144,6 +151,7 @@ class LocatorIndex:
             depths.append(region.depth)
             polys.append(geom)
             leaf.append(pk not in with_children)
+            ancestors.append(frozenset(region.ancestor_ids()))
         return cls(
             ids=ids,
             codes=codes,
@@ -151,6 +159,7 @@ class LocatorIndex:
             polygons=polys,
             is_leaf=leaf,
             regions=regions,
+            ancestors=ancestors,
             key=key,
         )
 
@@ -190,29 +199,34 @@ class LocatorIndex:
             ids[p] = self.leaf_ids[leaf]
             method[p] = 0
 
-        # 2. nearest leaf within the fallback distance.
+        # The deepest parent covering each remaining point (a gap between grids) …
         todo = np.flatnonzero(ids == NONE)
-        if len(todo) and max_distance_m > 0 and len(self.leaf_polys):
-            p, leaf, d = self._nearest(todo, points, lons, lats, max_distance_m)
-            ids[p] = self.leaf_ids[leaf]
-            method[p] = 1
-            dist[p] = d
-
-        # 3. the deepest parent covering the point.
-        todo = np.flatnonzero(ids == NONE)
+        covering = np.full(len(todo), NONE, dtype=np.int64)
         if len(todo) and len(self.parent_polys):
             hp, hl = _covering(
                 self.parent_tree, self.parent_polys, points[todo], lons[todo], lats[todo]
             )
             if len(hp):
                 p, par = _first_per_point(hp, hl, self.parent_rank[hl])
-                ids[todo[p]] = self.parent_ids[par]
-                method[todo[p]] = 2
+                covering[p] = self.parent_ids[par]
+
+        # 2. … limits the nearest leaf within the fallback distance to that parent's subtree.
+        if len(todo) and max_distance_m > 0 and len(self.leaf_polys):
+            p, leaf, d = self._nearest(todo, covering, points, lons, lats, max_distance_m)
+            ids[p] = self.leaf_ids[leaf]
+            method[p] = 1
+            dist[p] = d
+
+        # 3. otherwise the deepest parent covering the point.
+        rest = (ids[todo] == NONE) & (covering != NONE)
+        ids[todo[rest]] = covering[rest]
+        method[todo[rest]] = 2
         return ids, method, dist
 
     def _nearest(
         self,
         todo: np.ndarray,
+        covering: np.ndarray,
         points: np.ndarray,
         lons: np.ndarray,
         lats: np.ndarray,
@@ -221,6 +235,12 @@ class LocatorIndex:
         scale_min = METRES_PER_DEG_LON_EQ * math.cos(math.radians(self.max_abs_lat))
         radius_deg = max_distance_m / min(scale_min, METRES_PER_DEG_LAT) * 1.01
         cp, cl = self.leaf_tree.query(points[todo], predicate="dwithin", distance=radius_deg)
+        scoped = covering[cp] != NONE
+        if scoped.any():
+            keep = ~scoped
+            for k in np.flatnonzero(scoped).tolist():
+                keep[k] = int(covering[cp[k]]) in self.leaf_ancestors[cl[k]]
+            cp, cl = cp[keep], cl[keep]
         if not len(cp):
             empty = np.empty(0, dtype=np.int64)
             return empty, empty, np.empty(0)

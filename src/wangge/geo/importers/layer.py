@@ -129,10 +129,11 @@ class _Layer:
         crs = normalize_crs(self.o.crs)
         for i, feature in enumerate(features, start=1):
             props = (feature or {}).get("properties") or {}
-            raw_code = _text(props.get(self.o.code_field)) if not self.o.assign_codes else ""
-            if self.o.assign_codes and self.o.code_field in props:
-                raw_code = _text(props.get(self.o.code_field))
-            row = _Row(n=i, raw_code=raw_code, name=_text(props.get(self.o.name_field)))
+            row = _Row(
+                n=i,
+                raw_code=_text(props.get(self.o.code_field)),
+                name=_text(props.get(self.o.name_field)),
+            )
             self.rows.append(row)
             if not row.name:
                 self.error(

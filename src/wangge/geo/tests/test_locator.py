@@ -250,3 +250,40 @@ def test_agrees_with_brute_force_on_edges_and_vertices(tree):
     assert ids.tolist() == expected
     inside = sum(e != -1 for e in expected)
     assert inside == (len(np.unique(lons)) - 2) * (len(np.unique(lats)) - 2)  # edges included
+
+
+def test_micro_grids_are_the_deepest_level_where_drawn(tree, settings):
+    from wangge.geo.services import region_create
+
+    settings.LOCATOR_FALLBACK_METRES = 50
+    grid = Region.objects.get(code=G111)  # 120.60–120.62 × 31.30–31.34
+    micro = region_create(
+        actor=None,
+        level="micro_grid",
+        code=f"{G111}001",
+        name="1号楼",
+        parent=grid,
+        boundary=square(120.60, 31.30, 0.005),
+    )
+    inside = locator.locate(120.601, 31.301)
+    assert (inside.method, inside.region.code) == ("contains", micro.code)
+    assert [r.level for r in inside.path][-2:] == ["grid", "micro_grid"]
+    # In the grid but far from its only micro-grid: the grid itself (deepest covering region).
+    rest = locator.locate(120.615, 31.33)
+    assert (rest.inside, rest.method, rest.region.code) == (True, "contains", G111)
+    # Just outside the micro-grid: its nearest leaf within 50 m wins over the covering grid.
+    near = locator.locate(120.6053, 31.301)
+    assert (near.method, near.region.code) == ("nearest", micro.code)
+
+
+def test_nearest_fallback_stays_inside_the_covering_region(tree, settings):
+    settings.LOCATOR_FALLBACK_METRES = 50
+    # Deactivating G111 leaves a hole in community 320571001001 (only G112 remains there).
+    region_update(actor=None, region=Region.objects.get(code=G111), is_active=False)
+    # 22 m south of G121 (another community) but 47.5 m west of G112 (this community).
+    result = locator.locate(120.6195, 31.3398)
+    assert (result.method, result.region.code) == ("nearest", G112)
+    assert result.distance_m == pytest.approx(47.5, abs=0.5)
+    # Outside every region, the nearest leaf anywhere counts.
+    outside = locator.locate(120.6195, 31.3802)  # 22 m north of G121, above the county
+    assert (outside.method, outside.region.code) == ("nearest", G121)
