@@ -52,7 +52,7 @@ class Command(BaseCommand):
             self.stdout.write(
                 f"演示城市已加载（{DISTRICT[1]} {DISTRICT[0]}），未做改动。如需重建请使用 --force。"
             )
-            self._logins()
+            write_logins(self.stdout)
             return
         verb = "已重建" if result.rebuilt else "已生成"
         self.stdout.write(
