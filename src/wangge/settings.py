@@ -212,6 +212,16 @@ MAP_TILE_CRS = (env("MAP_TILE_CRS", "wgs84") or "wgs84").lower()
 LOCATOR_FALLBACK_METRES = float(env("LOCATOR_FALLBACK_METRES", "50") or 50)
 # Sibling overlap above this share of the smaller polygon's area is an import error.
 GEO_OVERLAP_TOLERANCE = float(env("GEO_OVERLAP_TOLERANCE", "0.02") or 0.02)
+# Cases: upload limit for photos, anonymous intake per client address and minute, and the
+# notification adapters to deliver through (console, email; SMS/WeChat/DingTalk register more).
+CASE_ATTACHMENT_MAX_BYTES = env_int("CASE_ATTACHMENT_MAX_BYTES", 10 * 1024 * 1024)
+CASES_PUBLIC_RATE_PER_MINUTE = env_int("CASES_PUBLIC_RATE_PER_MINUTE", 10)
+WANGGE_NOTIFY_ADAPTERS = [
+    a.strip() for a in (env("WANGGE_NOTIFY_ADAPTERS") or "console").split(",") if a.strip()
+]
+EMAIL_BACKEND = env("EMAIL_BACKEND") or "django.core.mail.backends.console.EmailBackend"
+DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024  # JSON/form bodies; files stream to disk
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 API_TOKEN_PREFIX = "wg_"  # noqa: S105 (a visible prefix, not a secret)
 
 LOGGING = {
