@@ -128,7 +128,11 @@ class _Layer:
     def read(self, features: list[Any]) -> None:
         crs = normalize_crs(self.o.crs)
         for i, feature in enumerate(features, start=1):
-            props = (feature or {}).get("properties") or {}
+            if not isinstance(feature, dict):
+                feature = {}  # reported below as a feature without name and geometry
+            props = feature.get("properties") or {}
+            if not isinstance(props, dict):
+                props = {}
             row = _Row(
                 n=i,
                 raw_code=_text(props.get(self.o.code_field)),
@@ -141,7 +145,7 @@ class _Layer:
                     "missing_name",
                     _("缺少名称字段“%(f)s”") % {"f": self.o.name_field},
                 )
-            self._read_geometry(row, (feature or {}).get("geometry"), crs)
+            self._read_geometry(row, feature.get("geometry"), crs)
             self._read_attributes(row, props)
 
     def _read_geometry(self, row: _Row, geometry: Any, crs: str) -> None:
@@ -278,10 +282,9 @@ class _Layer:
                 if region.source_code:
                     fallback[region.source_code].append(region)
         found: dict[int, Region] = {}
-        raw_features = self.raw_features
+        field_name = o.parent_field or ""
         for row in self.rows:
-            props = (raw_features[row.n - 1] or {}).get("properties") or {}
-            value = _text(props.get(o.parent_field))
+            value = _text(_properties(self.raw_features[row.n - 1]).get(field_name))
             matches = index.get(value) or fallback.get(value) or []
             if not value or not matches:
                 if not o.parent_spatial:
@@ -348,7 +351,7 @@ class _Layer:
             row.parent = candidates[good[0][1]]
             declared = by_field.get(row.n)
             if self.o.parent_field and (declared is None or declared.pk != row.parent.pk):
-                props = (self.raw_features[row.n - 1] or {}).get("properties") or {}
+                props = _properties(self.raw_features[row.n - 1])
                 self.warning(
                     row,
                     "parent_mismatch",
@@ -679,6 +682,11 @@ def normalize_name(name: str) -> str:
 
 def _extends(code: str, prefix: str, expected: int) -> bool:
     return bool(prefix) and len(code) == expected and code.startswith(prefix)
+
+
+def _properties(feature: Any) -> dict[str, Any]:
+    props = feature.get("properties") if isinstance(feature, dict) else None
+    return props if isinstance(props, dict) else {}
 
 
 def _text(value: Any) -> str:

@@ -608,3 +608,10 @@ def test_code_table_only_for_streets_and_communities(community, tmp_path):
     table.write_text("code,name\n", encoding="utf-8")
     with pytest.raises(ValidationError):
         run(good_grids(), code_tables=[str(table)])
+
+
+def test_garbage_features_are_reported_not_crashed_on(community):
+    report = run([*good_grids(), "not a feature", {"type": "Feature", "properties": [1]}])
+    assert (5, "missing_geometry", "error") in kinds(report)
+    assert (6, "missing_name", "error") in kinds(report)
+    assert not report.applied
