@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 from wangge.accounts.permissions import has_perm_anywhere, has_perm_at
 from wangge.core.audit import audit_log
 from wangge.core.exceptions import PermissionDenied, ValidationError
+from wangge.geo.choices import Level
 from wangge.geo.models import Region
 
 from ..choices import OPEN_STATES, CaseState, Source, Urgency
@@ -92,14 +93,17 @@ def _locate(lon: Any, lat: Any, crs: str) -> tuple[Region, float, float]:
         raise ValidationError(_("位置坐标无效。"), errors={"location": ["invalid"]})
     crs = normalize_crs(crs)
     result = locate(lon_f, lat_f, crs=crs, max_distance_m=settings.LOCATOR_FALLBACK_METRES)
-    if result.region is None:
+    # A case belongs to a unit grid: the locator may answer a micro-grid (take its grid) or,
+    # in a community with no grid drawn at that spot, the community (outside all grids).
+    grid = next((r for r in reversed(result.path) if r.level == Level.GRID), None)
+    if grid is None:
         raise ValidationError(
             _("该位置不在任何网格内，请确认位置或拨打12345反映。"),
             errors={"location": ["outside"]},
         )
     wlon = result.lon if result.lon is not None else lon_f
     wlat = result.lat if result.lat is not None else lat_f
-    return result.region, float(wlon), float(wlat)
+    return grid, float(wlon), float(wlat)
 
 
 @transaction.atomic

@@ -190,3 +190,43 @@ def test_a_report_on_the_eve_of_national_day_gets_working_day_deadlines(world):
     # accept limit 2 工作时 → the first two working hours after the holiday
     assert case.due_at == datetime(2026, 10, 8, 10, 0, tzinfo=sh)
     assert case.deadlines["accept"]["unit"] == "work_hour"
+
+
+def test_a_point_in_a_micro_grid_files_the_case_on_its_grid(world):
+    from wangge.geo.choices import Level
+    from wangge.geo.services import region_create
+
+    grid = world.grid
+    micro = region_create(
+        actor=None,
+        level=Level.MICRO_GRID,
+        code=f"{grid.code}001",
+        name="1幢",
+        parent=grid,
+        boundary=grid.boundary,
+        audit=False,
+    )
+    case = report(world).case
+    assert case.grid == grid
+    assert micro.code.startswith(case.grid.code)
+
+
+def test_a_point_in_a_community_gap_without_a_grid_is_outside_all_grids(world, tree):
+    from wangge.geo.choices import Level
+    from wangge.geo.services import region_create
+    from wangge.geo.tests.factories import square
+
+    street = tree.streets[0]
+    region_create(
+        actor=None,
+        level=Level.COMMUNITY,
+        code=f"{street.code}900",
+        name="无网格社区",
+        parent=street,
+        boundary=square(121.5, 31.0, 0.01),
+        audit=False,
+    )
+    with pytest.raises(ValidationError) as exc:
+        report(world, lon=121.505, lat=31.005)
+    assert exc.value.errors == {"location": ["outside"]}
+    assert not Case.objects.exists()
