@@ -136,6 +136,15 @@ def _photo(w: World, side: str) -> dict[str, Any]:
     return {"kind": "after", "file": SimpleUploadedFile("after.png", png, "image/png")}
 
 
+def _case_photo_url(w: World, side: str) -> str:
+    from wangge.cases.services import attachment_add
+
+    case = _case(w, side)
+    png = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+    attachment = attachment_add(actor=None, case=case, kind="before", content=png)
+    return f"/cases/{case.pk}/photos/{attachment.pk}/"
+
+
 Url = Callable[[World, str], str]  # (world, "in" | "out") -> path
 
 
@@ -281,6 +290,143 @@ ROWS: list[Row] = [
         lambda w, s: "/audit/verify/",
         "dispatcher",
         {"anon": "login", "none": 403, "in": 403},
+    ),
+    # --- case pages (issue 3) ----------------------------------------------------------------
+    Row(
+        "cases:queue",
+        "GET",
+        lambda w, s: "/cases/",
+        "dispatcher",
+        {"anon": "login", "none": 403, "in": 200, "out": "hidden"},
+        marker=lambda w, s: _case(w, s).tracking_code,
+        needs_cases=True,
+    ),
+    Row(
+        "cases:queue_map",
+        "GET",
+        lambda w, s: "/cases/map.json",
+        "dispatcher",
+        {"anon": "login", "none": 403, "in": 200, "out": "hidden"},
+        marker=lambda w, s: _case(w, s).tracking_code,
+        needs_cases=True,
+    ),
+    Row(
+        "cases:my",
+        "GET",
+        lambda w, s: "/cases/my/",
+        "grid_worker",
+        {"anon": "login", "none": 403, "in": 200, "out": "hidden"},
+        marker=lambda w, s: _case(w, s).tracking_code,
+        needs_cases=True,
+    ),
+    # Filing out of area is refused by the service and shown as a form error (nothing filed).
+    Row(
+        "cases:new",
+        "POST",
+        lambda w, s: "/cases/new/",
+        "grid_worker",
+        {"anon": "login", "none": 403, "in": 302, "out": 422},
+        data=lambda w, s: {
+            "title": "路灯不亮",
+            "lon": _region(w, s).center_lon,
+            "lat": _region(w, s).center_lat,
+            "crs": "wgs84",
+            "client_key": f"matrix-{s}",
+        },
+        needs_cases=True,
+    ),
+    Row(
+        "cases:work_orders",
+        "GET",
+        lambda w, s: "/cases/work-orders/",
+        "dept",
+        {"anon": "login", "none": 403, "in": 200, "out": "hidden"},
+        marker=lambda w, s: _case(w, s).tracking_code,
+        needs_cases=True,
+    ),
+    Row(
+        "cases:subtask_act",
+        "POST",
+        lambda w, s: (
+            f"/cases/subtasks/{(w.cases.subtask_in if s == 'in' else w.cases.subtask_out).pk}/act/"
+        ),
+        "dept",
+        POST_PAGE,
+        data=lambda w, s: {"action": "accept", "expected_version": 1},
+        needs_cases=True,
+    ),
+    Row(
+        "cases:detail",
+        "GET",
+        lambda w, s: f"/cases/{_case(w, s).pk}/",
+        "dispatcher",
+        PAGE,
+        needs_cases=True,
+    ),
+    Row(
+        "cases:act",
+        "POST",
+        lambda w, s: f"/cases/{_case(w, s).pk}/act/",
+        "dispatcher",
+        POST_PAGE,
+        data=lambda w, s: {"action": "cancel", "expected_version": 1, "reason": "重复上报"},
+        needs_cases=True,
+    ),
+    Row(
+        "cases:supervise",
+        "POST",
+        lambda w, s: f"/cases/{_case(w, s).pk}/supervise/",
+        "dispatcher",
+        POST_PAGE,
+        data=lambda w, s: {"message": "请尽快办理"},
+        needs_cases=True,
+    ),
+    Row("cases:photo", "GET", _case_photo_url, "grid_worker", PAGE, needs_cases=True),
+    # A user's own notifications: nothing to scope beyond "mine".
+    Row(
+        "cases:notifications",
+        "GET",
+        lambda w, s: "/cases/notifications/",
+        "resident",
+        {"anon": "login", "none": 200},
+    ),
+    Row(
+        "cases:notifications_read",
+        "POST",
+        lambda w, s: "/cases/notifications/read/",
+        "resident",
+        {"anon": "login", "none": 302},
+    ),
+    # Resident pages: no account needed. Feedback proves the reporter by the phone given at
+    # reporting; a wrong phone is a form error and changes nothing.
+    Row("public:report", "GET", lambda w, s: "/report/", "resident", {"anon": 200}),
+    Row(
+        "public:report_grids",
+        "GET",
+        lambda w, s: (
+            f"/report/grids.geojson?bbox={w.region_in.min_lon},{w.region_in.min_lat},"
+            f"{w.region_in.max_lon},{w.region_in.max_lat}"
+        ),
+        "resident",
+        {"anon": 200},
+    ),
+    Row("public:track_lookup", "GET", lambda w, s: "/track/", "resident", {"anon": 200}),
+    Row(
+        "public:track",
+        "GET",
+        lambda w, s: f"/track/{_case(w, s).tracking_code}",
+        "resident",
+        {"anon": 200},
+        needs_cases=True,
+    ),
+    Row(
+        "public:track_feedback",
+        "POST",
+        lambda w, s: f"/track/{_case(w, s).tracking_code}/feedback/",
+        "resident",
+        {"anon": 422},
+        data=lambda w, s: {"phone": "13000000000", "score": 5},
+        needs_cases=True,
     ),
     # --- public pages ------------------------------------------------------------------------
     Row("web:login", "GET", lambda w, s: "/login/", "resident", {"anon": 200}),

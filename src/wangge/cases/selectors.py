@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Max, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -182,3 +182,167 @@ def case_map_points(user: Any, *, limit: int = 5000) -> list[dict[str, Any]]:
         .values("id", "tracking_code", "title", "state", "lon", "lat", "due_at")[:limit]
     )
     return [dict(r) for r in rows]
+
+
+# --- Reads for the pages (cases/views) ------------------------------------------------------
+
+
+def case_actions_for_user(user: Any, case: Case) -> list[str]:
+    """The workflow actions ``user`` may take on ``case`` now: legal in its state per the table,
+    allowed by ``may_act``, and (for requests and decisions) matching the pending request."""
+    from .services.common import may_act
+    from .workflow import TRANSITIONS, available_actions
+
+    pending = case.requests.filter(status="pending").values_list("kind", flat=True).first()
+    actions = []
+    for action in available_actions(case.state):
+        if action in ("request_suspend", "request_extend") and pending:
+            continue
+        if action in ("approve_suspend", "approve_extend") and pending != action[8:]:
+            continue
+        if action == "deny_request" and not pending:
+            continue
+        if may_act(user, case, TRANSITIONS[action]):
+            actions.append(action)
+    return actions
+
+
+def case_duplicates_for_user(user: Any, case: Case) -> list[Case]:
+    """Duplicate suggestions for ``case`` (same/related type, nearby, recent) the user may see."""
+    from .services.intake import case_duplicate_candidates
+
+    candidates = case_duplicate_candidates(case=case)
+    visible = set(
+        case_queryset_for_user(user)
+        .filter(pk__in=[c.pk for c in candidates])
+        .values_list("pk", flat=True)
+    )
+    return [c for c in candidates if c.pk in visible]
+
+
+def case_assignee_candidates(case: Case, *, limit: int = 200) -> QuerySet[Any]:
+    """Active users who may handle work in the case's grid: holders of ``transition_case`` and
+    ``view_case`` on the grid or a region above it, nearest level first."""
+    from wangge.accounts.models import RoleAssignment, User
+
+    region_ids = case.grid.ancestor_ids()
+    grants = RoleAssignment.objects.filter(region_id__in=region_ids, user__is_active=True)
+    ids = set(
+        grants.filter(role__permissions__codename="transition_case").values_list(
+            "user_id", flat=True
+        )
+    ) & set(
+        grants.filter(role__permissions__codename="view_case").values_list("user_id", flat=True)
+    )
+    return (
+        User.objects.filter(pk__in=ids)
+        .annotate(
+            nearest=Max(
+                "assignments__region__depth", filter=Q(assignments__region_id__in=region_ids)
+            )
+        )
+        .order_by("-nearest", "username")[:limit]
+    )
+
+
+def departments_for_case(case: Case) -> QuerySet[Department]:
+    """Active departments serving the case's area (their region is the grid or above it)."""
+    return Department.objects.filter(
+        is_active=True, region_id__in=case.grid.ancestor_ids()
+    ).order_by("code")
+
+
+def case_tasks_for_user(user: Any) -> dict[str, QuerySet[Case]]:
+    """A handler's task list: open cases assigned to them or their departments, unassigned
+    grid-level work they may claim, and handled cases in their area waiting for 核查."""
+    from .choices import HandlingLevel
+
+    visible = case_queryset_for_user(user)
+    mine = Q(assignee=user)
+    dept_ids = list(user.departments.values_list("pk", flat=True))
+    if dept_ids:
+        mine |= Q(department_id__in=dept_ids)
+    paths = scope_paths(user, "cases.transition_case")
+    area = (
+        Q(pk__in=[]) if paths == [] else Q() if paths is None else path_filter("region_path", paths)
+    )
+    claimable = area & Q(
+        handling_level=HandlingLevel.GRID,
+        assignee__isnull=True,
+        department__isnull=True,
+        state__in=(CaseState.DISPATCHED, CaseState.IN_PROGRESS),
+    )
+    work = (
+        visible.filter((mine | claimable) & Q(state__in=OPEN_STATES))
+        .exclude(state__in=(CaseState.HANDLED, CaseState.VERIFIED))
+        .order_by("due_at", "id")
+    )
+    verify = visible.filter(area & Q(state=CaseState.HANDLED)).order_by("due_at", "id")
+    return {"work": work, "verify": verify}
+
+
+def department_cases_for_user(user: Any) -> QuerySet[Case]:
+    """Open cases assigned to a department the user is a member of."""
+    return (
+        case_queryset_for_user(user)
+        .filter(department__members=user, state__in=OPEN_STATES)
+        .order_by("due_at", "id")
+        .distinct()
+    )
+
+
+def access_subtask(user: Any, pk: int | str) -> SubTask:
+    """One 吹哨 sub-task whose case the user may see, or NotFound."""
+    try:
+        key = int(pk)
+    except (TypeError, ValueError) as exc:
+        raise NotFound(NOT_FOUND) from exc
+    subtask = SubTask.objects.select_related("case", "department").filter(pk=key).first()
+    if subtask is None:
+        raise NotFound(NOT_FOUND)
+    access_case(user, subtask.case_id)
+    return subtask
+
+
+def case_audit_for_user(user: Any, case: Case) -> QuerySet[Any]:
+    """The case's audit records for holders of ``core.view_auditrecord`` in its area."""
+    from wangge.accounts.permissions import has_perm_at
+    from wangge.core.models import AuditRecord
+
+    if not has_perm_at(user, "core.view_auditrecord", case.region_path):
+        return AuditRecord.objects.none()
+    return AuditRecord.objects.filter(object_type="cases.case", object_id=str(case.pk)).order_by(
+        "seq"
+    )
+
+
+def public_grid_extent() -> dict[str, float] | None:
+    """Bounding box of all active grids (where the public report map opens), or None."""
+    from django.db.models import Min
+
+    from wangge.geo.models import Region
+
+    box = Region.objects.filter(level="grid", is_active=True, min_lon__isnull=False).aggregate(
+        w=Min("min_lon"), s=Min("min_lat"), e=Max("max_lon"), n=Max("max_lat")
+    )
+    return box if box["w"] is not None else None
+
+
+def public_grid_outlines(
+    *, west: float, south: float, east: float, north: float, limit: int = 600
+) -> list[Any]:
+    """Active grids intersecting a box, for the outlines on the public report map: name, code
+    and boundary only (what a 网格公示牌 shows on the street)."""
+    from wangge.geo.models import Region
+
+    return list(
+        Region.objects.filter(
+            level="grid",
+            is_active=True,
+            boundary__isnull=False,
+            min_lon__lte=east,
+            max_lon__gte=west,
+            min_lat__lte=north,
+            max_lat__gte=south,
+        ).only("code", "name", "boundary")[:limit]
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,6 +20,7 @@ class NavItem:
     perm: str | None  # None: any signed-in user
     icon: str = ""
     description: str | Promise = ""  # what the page lets you do (shown on the home page)
+    only_if: Callable[[Any], bool] | None = None  # a further condition on the user
 
 
 NAV: list[NavItem] = [
@@ -38,6 +40,36 @@ NAV: list[NavItem] = [
         _("按名称或代码查找辖区内的区域和网格。"),
     ),
     NavItem(
+        _("我的任务"),
+        "cases:my",
+        "cases.transition_case",
+        "☑",
+        _("待办理和待核查的事件，带办理时限倒计时。"),
+        only_if=lambda user: not _is_department_only(user),
+    ),
+    NavItem(
+        _("巡查上报"),
+        "cases:new",
+        "cases.add_case",
+        "＋",
+        _("巡查发现问题随手报，小事可现场处置一步办结。"),
+    ),
+    NavItem(
+        _("事件调度"),
+        "cases:queue",
+        "cases.view_case",
+        "☰",
+        _("辖区事件按状态、类型、网格、超时筛选；受理、派遣、吹哨、审批、督办。"),
+    ),
+    NavItem(
+        _("部门工单"),
+        "cases:work_orders",
+        "cases.transition_case",
+        "⚑",
+        _("本部门的工单和吹哨报到任务：签收、退回、办结反馈。"),
+        only_if=lambda user: user.departments.exists(),
+    ),
+    NavItem(
         _("用户与授权"),
         "web:users",
         "accounts.view_user",
@@ -54,6 +86,11 @@ NAV: list[NavItem] = [
 ]
 
 
+def _is_department_only(user: Any) -> bool:
+    """Department staff act on their departments' work orders, not on grid tasks."""
+    return not has_perm_anywhere(user, "cases.view_case") and user.departments.exists()
+
+
 def navigation_for(user: Any, current_path: str) -> list[dict[str, Any]]:
     if not getattr(user, "is_authenticated", False):
         return []
@@ -61,8 +98,12 @@ def navigation_for(user: Any, current_path: str) -> list[dict[str, Any]]:
     for item in NAV:
         if item.perm and not has_perm_anywhere(user, item.perm):
             continue
+        if item.only_if is not None and not item.only_if(user):
+            continue
         url = reverse(item.url_name)
-        active = current_path == url or (url != "/" and current_path.startswith(url))
+        active = current_path == url or (
+            url not in ("/", "/cases/") and current_path.startswith(url)
+        )
         items.append(
             {
                 "label": item.label,
