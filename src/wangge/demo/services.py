@@ -1,8 +1,10 @@
 """Loading the demo city into the database (and rebuilding it with ``force``).
 
 Regions and generated staff are written with ``bulk_create`` (a full city is ~2,200 regions and
-~600 users); the Argon2 hash of the shared demo password is computed once and reused. One
-``demo.load`` audit record summarises the load.
+~600 users); the Argon2 hash of the shared demo password is computed once and reused. Then the
+matter catalogue (when the database has none), the functional departments with their routes
+(``departments.py``) and a year of case history (``cases.py``). One ``demo.load`` audit record
+summarises the load.
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ from django.utils.translation import gettext as _
 
 from wangge.accounts.models import Role, RoleAssignment, User
 from wangge.accounts.services import role_assign, user_create
+from wangge.cases.catalogue import load_default_catalogue
+from wangge.cases.models import Department, MatterType
 from wangge.core.audit import audit_log
 from wangge.core.exceptions import Conflict
 from wangge.core.models import AuditRecord
@@ -26,7 +30,9 @@ from wangge.geo.geometry import derived_fields
 from wangge.geo.models import PATH_SEP, Region
 from wangge.geo.services import locator_generation_bump, region_create
 
+from .cases import cases_load, demo_cases_delete
 from .city import DEFAULT_SEED, DISTRICT, CityPlan, PlannedRegion, plan_city
+from .departments import DISTRICT_DEPARTMENTS, STREET_DEPARTMENTS, departments_load
 from .users import DEMO_EMAIL_DOMAIN, DEMO_PASSWORD, LOGIN_SPECS, DemoLogin, plan_users
 
 # ``Region.source_code`` of every region the demo creates: what ``--force`` may delete.
@@ -42,6 +48,10 @@ class DemoResult:
     rebuilt: bool = False
     counts: dict[str, int] = field(default_factory=dict)  # regions per level
     users: int = 0
+    departments: int = 0
+    cases: int = 0  # generated history plus the few filed through the services
+    case_states: dict[str, int] = field(default_factory=dict)
+    escalations: int = 0
     seconds: float = 0.0
 
 
@@ -78,8 +88,11 @@ def demo_logins() -> list[DemoLogin]:
 
 
 @transaction.atomic
-def demo_load(*, seed: int = DEFAULT_SEED, small: bool = False, force: bool = False) -> DemoResult:
-    """Build the demo city and its accounts, unless it is already there.
+def demo_load(
+    *, seed: int = DEFAULT_SEED, small: bool = False, force: bool = False, cases: bool = True
+) -> DemoResult:
+    """Build the demo city, its accounts, departments and (unless ``cases`` is false) a year of
+    case history, unless it is already there.
 
     With ``force`` an existing demo district and demo accounts are deleted first; this refuses
     (``Conflict``, nothing changed) when the district holds regions, role assignments or other
@@ -100,7 +113,12 @@ def demo_load(*, seed: int = DEFAULT_SEED, small: bool = False, force: bool = Fa
     district = _create_regions(plan)
     users = _create_users(plan)
     locator_generation_bump()
+    if not MatterType.objects.exists():
+        load_default_catalogue(actor=None)
+    departments = departments_load(plan)
+    history = cases_load(plan=plan, seed=seed, small=small) if cases else None
     counts = plan.counts()
+    case_count = history.cases + history.live if history else 0
     audit_log(
         actor=None,
         action="demo.load",
@@ -111,6 +129,11 @@ def demo_load(*, seed: int = DEFAULT_SEED, small: bool = False, force: bool = Fa
             "rebuilt": existing is not None,
             "regions": counts,
             "users": users,
+            "departments": len(departments),
+            "cases": case_count,
+            "case_events": history.events if history else 0,
+            "case_states": history.states if history else {},
+            "escalations": history.escalations if history else 0,
         },
     )
     return DemoResult(
@@ -120,6 +143,10 @@ def demo_load(*, seed: int = DEFAULT_SEED, small: bool = False, force: bool = Fa
         rebuilt=existing is not None,
         counts=counts,
         users=users,
+        departments=len(departments),
+        cases=case_count,
+        case_states=history.states if history else {},
+        escalations=history.escalations if history else 0,
         seconds=time.perf_counter() - started,
     )
 
@@ -133,6 +160,8 @@ def _delete_demo_regions(district: Region | None) -> None:
     RoleAssignment.objects.filter(user__in=accounts).delete()
     if district is None:
         return
+    demo_cases_delete(district)
+    _delete_demo_departments(district)
     subtree = Region.objects.filter(path__startswith=district.path)
     foreign = subtree.exclude(source_code=DEMO_SOURCE).order_by("path").first()
     if foreign is not None:
@@ -159,6 +188,22 @@ def _delete_demo_regions(district: Region | None) -> None:
                 )
             }
         ) from exc
+
+
+def _delete_demo_departments(district: Region) -> None:
+    """The departments the demo made: ``<region code>-<known suffix>`` inside the district."""
+    suffixes = {s for s, _n, _h in DISTRICT_DEPARTMENTS} | {s for s, _n, _h in STREET_DEPARTMENTS}
+    ours = [
+        d.pk
+        for d in Department.objects.filter(region__path__startswith=district.path).select_related(
+            "region"
+        )
+        if d.code.partition("-")[0] == d.region.code and d.code.partition("-")[2] in suffixes
+    ]
+    try:
+        Department.objects.filter(pk__in=ours).delete()
+    except ProtectedError as exc:
+        raise Conflict(_("非演示事件引用了演示部门，拒绝重建。")) from exc
 
 
 # --- regions ---------------------------------------------------------------------------------

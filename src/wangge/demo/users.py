@@ -2,8 +2,8 @@
 
 Every demo account shares one documented password. The ten named logins (one per system role
 of DESIGN §1) sit on the first street / community / grid of the city; besides them every street
-gets a dispatcher, every community a secretary and every grid a grid worker, with deterministic
-Chinese names.
+gets a dispatcher, every community a secretary, every grid a grid worker and every functional
+department (``departments.py``) one handler, with deterministic Chinese names.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from wangge.geo.choices import Level
 
 from . import names
 from .city import DISTRICT, CityPlan, PlannedRegion, rng_for
+from .departments import plan_departments
 
 DEMO_PASSWORD = "wangge-demo-2026"  # noqa: S105 - public by design, documented
 # Marks accounts created by the demo (``--force`` rebuilds only these). ``.invalid`` is a
@@ -114,7 +115,8 @@ def anchors(plan: CityPlan) -> dict[str, PlannedRegion]:
 
 def plan_users(plan: CityPlan) -> list[PlannedUser]:
     """The named logins first, then one dispatcher per street, one secretary per community and
-    one grid worker per grid (the first of each is the named login)."""
+    one grid worker per grid (the first of each is the named login), then one handler per
+    functional department."""
     at = anchors(plan)
     users = [
         PlannedUser(
@@ -151,4 +153,15 @@ def plan_users(plan: CityPlan) -> list[PlannedUser]:
                     mobile=mobile,
                 )
             )
+    for dept in plan_departments(plan):
+        username = dept.staff_username
+        users.append(
+            PlannedUser(
+                username=username,
+                display_name=names.person_name(rng_for(plan.seed, "person", username)),
+                role="department_staff",
+                region_code=dept.region_code,
+                title=f"{dept.name.removeprefix(plan.district.name)}工作人员",
+            )
+        )
     return users

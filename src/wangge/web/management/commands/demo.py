@@ -1,4 +1,5 @@
-"""`wangge demo`: build the deterministic demo city (姑苏区) and its demo logins."""
+"""`wangge demo`: build the deterministic demo city (姑苏区), its demo logins, functional
+departments and a year of case history."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from wangge.cases.choices import CaseState
 from wangge.core.exceptions import Conflict
 from wangge.demo.city import DEFAULT_SEED, DISTRICT
 from wangge.demo.services import demo_load, demo_logins
@@ -26,7 +28,8 @@ LEVEL_LABELS = {
 
 class Command(BaseCommand):
     help = (
-        "生成演示城市（苏州市姑苏区：街道、社区、网格、微网格及各角色演示账号）。"
+        "生成演示城市（苏州市姑苏区：街道、社区、网格、微网格、各角色演示账号、职能部门"
+        "及近一年的事件记录）。"
         "已加载时不做任何改动；--force 仅删除并重建演示数据。"
     )
 
@@ -40,12 +43,22 @@ class Command(BaseCommand):
             help="删除并重建演示区与演示账号（区内有非演示数据时拒绝）",
         )
         parser.add_argument(
-            "--small", action="store_true", help="小规模版本：1个街道、2个社区、8个网格（用于测试）"
+            "--small",
+            action="store_true",
+            help="小规模版本：1个街道、2个社区、8个网格、约200件事件（用于测试）",
+        )
+        parser.add_argument(
+            "--no-cases", action="store_true", help="不生成历史事件（只建区域、账号和部门）"
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
         try:
-            result = demo_load(seed=options["seed"], small=options["small"], force=options["force"])
+            result = demo_load(
+                seed=options["seed"],
+                small=options["small"],
+                force=options["force"],
+                cases=not options["no_cases"],
+            )
         except Conflict as exc:
             raise CommandError(exc.message) from exc
         if not result.created:
@@ -66,7 +79,17 @@ class Command(BaseCommand):
             for level in LEVEL_ORDER
         )
         self.stdout.write(f"区域：{counts}")
-        self.stdout.write(f"账号：{result.users} 个（含网格员、社区书记、街道调度员）")
+        self.stdout.write(
+            f"账号：{result.users} 个（含网格员、社区书记、街道调度员、部门处置人员）"
+        )
+        self.stdout.write(f"职能部门：{result.departments} 个")
+        if result.cases:
+            states = "，".join(
+                f"{CaseState(s).label} {n}" for s, n in result.case_states.items()
+            )
+            self.stdout.write(
+                f"事件：{result.cases} 件（近一年；{states}；超时升级 {result.escalations} 次）"
+            )
         write_logins(self.stdout)
 
 
