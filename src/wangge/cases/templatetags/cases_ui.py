@@ -22,7 +22,7 @@ def _span(seconds: float) -> str:
     if days:
         return _("%(d)d天%(h)d小时") % {"d": days, "h": hours}
     if hours:
-        return _("%(h)d小时%(m)d分") % {"h": hours, "m": mins}
+        return _("%(h)d小时%(m)d分钟") % {"h": hours, "m": mins}
     return _("%(m)d分钟") % {"m": mins}
 
 

@@ -487,3 +487,20 @@ def test_notifications_show_a_badge_and_can_be_marked_read(world) -> None:
     client.post("/cases/notifications/read/")
     assert not Notification.objects.filter(recipient=world.worker, read_at=None).exists()
     assert 'data-testid="unread-count"' not in client.get("/cases/my/").content.decode()
+
+
+def test_quick_actions_on_my_tasks_return_to_the_list(world) -> None:
+    case = make_case(world, state=CaseState.DISPATCHED, assignee=world.worker)
+    handled = make_case(world, state=CaseState.HANDLED)
+    client = client_for(world.worker)
+    html = client.get("/cases/my/").content.decode()
+    assert 'data-testid="quick-claim"' in html and 'data-testid="quick-verify"' in html
+    response = act(client, case, "claim", next="/cases/my/")
+    assert response.status_code == 302 and response["Location"] == "/cases/my/"
+    assert act(client, handled, "verify", next="https://evil.example/").status_code == 302
+    handled.refresh_from_db()
+    assert handled.state == CaseState.VERIFIED
+    case.refresh_from_db()
+    assert case.state == CaseState.IN_PROGRESS
+    html = client.get(f"/cases/{case.pk}/?open=handle").content.decode()
+    assert '<details class="act" open data-action="handle">' in html

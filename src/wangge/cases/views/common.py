@@ -73,3 +73,13 @@ def rate_limited(request: HttpRequest) -> bool:
         cache.set(key, 1, timeout=60)
         count = 1
     return count > limit
+
+
+def safe_next(request: HttpRequest, default: str) -> str:
+    """The posted ``next`` page when it is on this site, else ``default``."""
+    from django.utils.http import url_has_allowed_host_and_scheme
+
+    target = request.POST.get("next") or ""
+    if target and url_has_allowed_host_and_scheme(target, {request.get_host()}):
+        return target
+    return default

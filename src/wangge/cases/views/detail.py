@@ -46,6 +46,7 @@ from .common import (
     VIEW_CASE,
     case_staff,
     map_settings,
+    safe_next,
     tile_crs,
 )
 
@@ -121,7 +122,8 @@ def _detail_context(request: HttpRequest, case: Case, **extra: Any) -> dict[str,
 @require_GET
 def case_detail(request: HttpRequest, pk: int) -> HttpResponse:
     case = access_case(request.user, pk)
-    return render(request, "cases/detail.html", _detail_context(request, case))
+    context = _detail_context(request, case, open_action=request.GET.get("open", ""))
+    return render(request, "cases/detail.html", context)
 
 
 @case_staff(*STAFF)
@@ -170,7 +172,7 @@ def case_act(request: HttpRequest, pk: int) -> HttpResponse:
         error, status = exc.message, 422
     else:
         messages.success(request, _("已完成：%(a)s。") % {"a": TRANSITIONS[action].label})
-        return redirect("cases:detail", pk=case.pk)
+        return redirect(safe_next(request, f"/cases/{case.pk}/"))
     case.refresh_from_db()
     ctx = _detail_context(request, case, error=error, open_action=action, form=form)
     return render(request, "cases/detail.html", ctx, status=status)

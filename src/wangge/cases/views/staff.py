@@ -12,7 +12,6 @@ from django.db import transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
@@ -41,7 +40,15 @@ from ..selectors import (
     subtasks_for_user,
 )
 from ..services import attachment_add, case_create, subtask_transition
-from .common import ADD_CASE, TRANSITION_CASE, VIEW_CASE, case_staff, map_settings, tile_crs
+from .common import (
+    ADD_CASE,
+    TRANSITION_CASE,
+    VIEW_CASE,
+    case_staff,
+    map_settings,
+    safe_next,
+    tile_crs,
+)
 
 PAGE_SIZE = 20
 APPROVE_CASE = "cases.approve_case"
@@ -180,19 +187,12 @@ def work_orders(request: HttpRequest) -> HttpResponse:
     return render(request, "cases/work_orders.html", context)
 
 
-def _next(request: HttpRequest, default: str) -> str:
-    target = request.POST.get("next") or ""
-    if target and url_has_allowed_host_and_scheme(target, {request.get_host()}):
-        return target
-    return default
-
-
 @case_staff(TRANSITION_CASE)
 @require_POST
 def subtask_act(request: HttpRequest, pk: int) -> HttpResponse:
     """Accept, return (with reason) or handle (with result and evidence photos) a sub-task."""
     subtask = access_subtask(request.user, pk)
-    back = _next(request, f"/cases/{subtask.case_id}/")
+    back = safe_next(request, f"/cases/{subtask.case_id}/")
     form = SubTaskForm(request.POST, request.FILES)
     if not form.is_valid():
         messages.error(request, _("提交的内容无效，请检查后重试。"))

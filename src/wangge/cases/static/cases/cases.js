@@ -86,7 +86,13 @@
     var marker = null;
     var outlines = L.geoJSON(null, {
       style: GRID_STYLE,
-      onEachFeature: function (f, layer) { layer.bindTooltip(f.properties.name, { sticky: true }); },
+      onEachFeature: function (f, layer) {
+        layer.bindTooltip(f.properties.name, { sticky: true });
+        layer.once("add", function () {
+          var path = layer.getElement && layer.getElement();
+          if (path) path.setAttribute("data-code", f.properties.code);
+        });
+      },
     }).addTo(map);
     var ext = (el.dataset.extent || "").split(",").map(Number);
     if (ext.length === 4 && ext.every(isFinite)) {
