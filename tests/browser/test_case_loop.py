@@ -134,6 +134,7 @@ def test_the_closed_loop_from_a_phone_report_to_the_rating(
     dispatcher.on("pageerror", lambda exc: errors.append(str(exc)))
     dispatcher.goto(f"{base}/cases/")
     dispatcher.wait_for_selector("[data-points-map][data-ready=true]")
+    dispatcher.screenshot(path=f"{SCREENSHOT_DIR}/wangge_queue.png", full_page=True)
     dispatcher.get_by_role("link", name=code).click()
     dispatcher.wait_for_url(re.compile(rf"/cases/{case.pk}/$"))
     take(dispatcher, case.pk, "accept")
@@ -182,6 +183,9 @@ def test_the_closed_loop_from_a_phone_report_to_the_rating(
     resident.get_by_test_id("feedback-submit").click()
     resident.wait_for_selector("ul.messages li.success")
     assert resident.get_by_test_id("track-state").inner_text() == "已评价"
+    resident.locator("[data-large-toggle]").click()  # 适老化: large text, remembered
+    assert resident.evaluate("document.documentElement.scrollWidth") <= 360
+    resident.screenshot(path=f"{SCREENSHOT_DIR}/wangge_track_phone.png", full_page=True)
     timeline = resident.get_by_test_id("track-timeline").inner_text()
     assert "已受理" in timeline and "感谢您的评价" in timeline
     case.refresh_from_db()

@@ -76,10 +76,12 @@ def new_client_key() -> str:
 
 
 def _matter_choices(*, public_only: bool) -> list[tuple[str, Any]]:
+    """Matter types grouped by their 大类, after a "not sure" choice (the text is classified)."""
     rows = matter_type_list(public_only=public_only).values_list("code", "name", "group_name")
-    return [("", _("不确定，由工作人员分类"))] + [
-        (code, f"{name}（{group}）" if group else name) for code, name, group in rows
-    ]
+    groups: dict[str, list[tuple[str, str]]] = {}
+    for code, name, group in rows:
+        groups.setdefault(group or "—", []).append((code, name))
+    return [("", _("不确定，由工作人员分类")), *groups.items()]
 
 
 class LocationMixin(forms.Form):

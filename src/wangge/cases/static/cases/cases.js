@@ -167,8 +167,19 @@
           m.bindPopup(a);
           layer.addLayer(m);
         });
-        if (layer.getLayers().length) map.fitBounds(layer.getBounds(), { padding: [12, 12], maxZoom: 16 });
+        if (layer.getLayers().length) map.fitBounds(layer.getBounds(), { padding: [24, 24], maxZoom: 15 });
         else map.setView([35, 105], 4);
+        if (el.dataset.outlines) {
+          // Grid outlines give the dots a place when no tiles are configured.
+          var b = map.getBounds();
+          var url = el.dataset.outlines + "?bbox=" + [b.getWest(), b.getSouth(), b.getEast(), b.getNorth()].map(function (v) { return v.toFixed(5); }).join(",");
+          fetch(url).then(function (r) { return r.ok ? r.json() : { features: [] }; }).then(function (grids) {
+            var g = L.geoJSON(grids.features.filter(function (f) { return f.geometry; }), {
+              style: { color: "#0969da", weight: 1, fillOpacity: 0.04, interactive: false },
+            }).addTo(map);
+            g.bringToBack();
+          });
+        }
         el.dataset.points_count = String(layer.getLayers().length);
         el.dataset.ready = "true";
       })
