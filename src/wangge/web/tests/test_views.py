@@ -39,6 +39,32 @@ def test_navigation_hides_pages_the_role_cannot_open(tree) -> None:
     assert 'href="/users/"' not in html and 'href="/audit/"' not in html
 
 
+SHELL_PAGES = {"/regions/", "/search/", "/users/", "/audit/"}
+
+
+@pytest.mark.parametrize(
+    ("role", "expected"),
+    [
+        ("resident", set()),
+        ("party_member", set()),
+        ("grid_worker", {"/regions/", "/search/"}),
+        ("micro_grid_worker", {"/regions/", "/search/"}),
+        ("department_staff", {"/regions/", "/search/"}),
+        ("community_secretary", {"/regions/", "/search/", "/users/"}),
+        ("street_dispatcher", SHELL_PAGES),
+        ("district_commander", SHELL_PAGES),
+        ("sysadmin", {"/regions/", "/search/", "/users/"}),
+        ("auditor", SHELL_PAGES),
+    ],
+)
+def test_each_role_sees_the_shell_pages_of_docs_ui(tree, role, expected) -> None:
+    from wangge.web.navigation import navigation_for
+
+    user = make_user(f"u_{role}", role=role, region=tree.streets[0])
+    urls = {item["url"] for item in navigation_for(user, "/")}
+    assert urls & SHELL_PAGES == expected
+
+
 def test_a_user_without_grants_is_told_so(db) -> None:
     html = client_for(make_user("nobody")).get("/").content.decode()
     assert "您还没有任何角色授权" in html
