@@ -116,7 +116,12 @@ def test_the_closed_loop_from_a_phone_report_to_the_rating(
     resident.screenshot(path=f"{SCREENSHOT_DIR}/wangge_report_phone.png", full_page=True)
     resident.fill("input[name=title]", "小区门口暴露垃圾")
     resident.fill("textarea[name=description]", "垃圾堆了三天，气味很大")
-    resident.locator(f'path[data-code="{grid.code}"]').click()
+    resident.locator(f'path[data-code="{grid.code}"]').click()  # zooms in on the grid
+    resident.wait_for_function(
+        "document.querySelector('[data-locate-status]').textContent.includes('放大')"
+    )
+    resident.locator("[data-pick-map]").click()  # the exact spot, now in the middle
+    resident.wait_for_selector("[data-pick-map][data-picked=true]")
     assert resident.input_value("input[name=crs]") == "wgs84"
     assert resident.input_value("input[name=lon]")
     resident.locator("summary", has_text="联系方式").click()

@@ -76,6 +76,7 @@
     return map;
   }
 
+  var PICK_ZOOM = 15;
   var GRID_STYLE = { color: "#0969da", weight: 1.5, fillColor: "#9fc5f8", fillOpacity: 0.15 };
 
   function initPicker(el) {
@@ -129,6 +130,12 @@
     load();
     // A point picked on the map is in the map's CRS (GCJ-02 over 高德/腾讯 tiles, else WGS-84).
     map.on("click", function (e) {
+      // A tap on a whole district is a guess: zoom in first, then take the exact spot.
+      if (map.getZoom() < PICK_ZOOM) {
+        map.setView(e.latlng, PICK_ZOOM + 1);
+        status.textContent = status.dataset.msgZoom;
+        return;
+      }
       place(e.latlng.lat, e.latlng.lng);
       set(e.latlng.lng, e.latlng.lat, el.dataset.crs || "wgs84", status.dataset.msgPicked);
     });
