@@ -40,6 +40,14 @@ NAV: list[NavItem] = [
         _("按名称或代码查找辖区内的区域和网格。"),
     ),
     NavItem(
+        _("反映问题"),
+        "public:report",
+        None,
+        "✉",
+        _("反映身边的问题（拍照、定位），凭查询码查看办理进度并评价。"),
+        only_if=lambda user: not _is_case_staff(user),
+    ),
+    NavItem(
         _("我的任务"),
         "cases:my",
         "cases.transition_case",
@@ -84,6 +92,12 @@ NAV: list[NavItem] = [
         _("查看辖区内的操作记录，按操作、操作人和日期筛选。"),
     ),
 ]
+
+
+def _is_case_staff(user: Any) -> bool:
+    return has_perm_anywhere(user, "cases.add_case") or has_perm_anywhere(
+        user, "cases.transition_case"
+    )
 
 
 def _is_department_only(user: Any) -> bool:

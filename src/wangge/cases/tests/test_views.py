@@ -504,3 +504,16 @@ def test_quick_actions_on_my_tasks_return_to_the_list(world) -> None:
     assert case.state == CaseState.IN_PROGRESS
     html = client.get(f"/cases/{case.pk}/?open=handle").content.decode()
     assert '<details class="act" open data-action="handle">' in html
+
+
+def test_the_menu_offers_each_role_its_case_pages(world) -> None:
+    from wangge.accounts.tests.factories import make_user
+
+    resident = make_user("jumin", role="resident", region=world.grid)
+    html = client_for(resident).get("/").content.decode()
+    assert 'href="/report/"' in html and 'href="/cases/my/"' not in html
+    html = client_for(world.worker).get("/").content.decode()
+    assert 'href="/cases/my/"' in html and 'href="/cases/new/"' in html
+    assert 'href="/report/"' not in html and 'href="/cases/work-orders/"' not in html
+    html = client_for(world.dept_user).get("/").content.decode()
+    assert 'href="/cases/work-orders/"' in html and 'href="/cases/my/"' not in html
