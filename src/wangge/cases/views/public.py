@@ -106,7 +106,11 @@ def report_grids(request: HttpRequest) -> JsonResponse:
             for g in grids
         ],
     }
-    return JsonResponse(transform_collection(data, tile_crs()), content_type="application/geo+json")
+    response = JsonResponse(
+        transform_collection(data, tile_crs()), content_type="application/geo+json"
+    )
+    response["Cache-Control"] = "public, max-age=300"  # boundaries change rarely
+    return response
 
 
 @require_GET
