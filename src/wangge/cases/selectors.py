@@ -262,10 +262,13 @@ def case_tasks_for_user(user: Any) -> dict[str, QuerySet[Case]]:
     dept_ids = list(user.departments.values_list("pk", flat=True))
     if dept_ids:
         mine |= Q(department_id__in=dept_ids)
-    paths = scope_paths(user, "cases.transition_case")
-    area = (
-        Q(pk__in=[]) if paths == [] else Q() if paths is None else path_filter("region_path", paths)
-    )
+    # Area work needs both rights there (department staff hold ``transition_case`` on the area
+    # their department serves but act only through membership).
+    area = Q()
+    for perm in ("cases.transition_case", "cases.view_case"):
+        paths = scope_paths(user, perm)
+        if paths is not None:
+            area &= path_filter("region_path", paths) if paths else Q(pk__in=[])
     claimable = area & Q(
         handling_level=HandlingLevel.GRID,
         assignee__isnull=True,

@@ -517,3 +517,10 @@ def test_the_menu_offers_each_role_its_case_pages(world) -> None:
     assert 'href="/report/"' not in html and 'href="/cases/work-orders/"' not in html
     html = client_for(world.dept_user).get("/").content.decode()
     assert 'href="/cases/work-orders/"' in html and 'href="/cases/my/"' not in html
+
+
+def test_department_staff_get_no_area_work_in_my_tasks(world) -> None:
+    make_case(world, state=CaseState.HANDLED, department=world.dept, title="部门办完的")
+    make_case(world, state=CaseState.DISPATCHED, title="网格的活")
+    html = client_for(world.dept_user).get("/cases/my/").content.decode()
+    assert "网格的活" not in html and 'data-testid="quick-verify"' not in html
