@@ -524,3 +524,33 @@ def test_department_staff_get_no_area_work_in_my_tasks(world) -> None:
     make_case(world, state=CaseState.DISPATCHED, title="网格的活")
     html = client_for(world.dept_user).get("/cases/my/").content.decode()
     assert "网格的活" not in html and 'data-testid="quick-verify"' not in html
+
+
+def test_suspension_is_requested_approved_by_someone_else_and_resumed(world) -> None:
+    case = make_case(world, state=CaseState.IN_PROGRESS, assignee=world.secretary)
+    secretary, dispatcher = client_for(world.secretary), client_for(world.dispatcher)
+    act(secretary, case, "request_suspend", reason="等待产权单位答复")
+    html = secretary.get(f"/cases/{case.pk}/").content.decode()
+    assert 'data-testid="act-approve_suspend"' in html  # the table allows it, the service decides
+    assert 'data-testid="act-request_extend"' not in html  # one pending request at a time
+    response = act(secretary, case, "approve_suspend")
+    assert response.status_code == 403 and "不能审批自己提交的申请" in response.content.decode()
+    act(dispatcher, case, "approve_suspend")
+    case.refresh_from_db()
+    assert case.state == CaseState.SUSPENDED and case.due_at is None
+    act(dispatcher, case, "resume")
+    case.refresh_from_db()
+    assert case.state == CaseState.IN_PROGRESS and case.due_at is not None
+
+
+def test_the_queue_filters_by_grid_source_and_text(world) -> None:
+    a = make_case(world, state=CaseState.REPORTED, title="路灯不亮", source="hotline")
+    b = make_case(world, state=CaseState.REPORTED, title="井盖松动", grid=world.tree.grids[1])
+    client = client_for(world.dispatcher)
+    html = client.get(f"/cases/?grid={world.grid.code}").content.decode()
+    assert a.tracking_code in html and b.tracking_code not in html
+    html = client.get("/cases/?source=hotline").content.decode()
+    assert a.tracking_code in html and b.tracking_code not in html
+    html = client.get(f"/cases/?q={b.tracking_code}").content.decode()
+    assert b.tracking_code in html and a.tracking_code not in html
+    assert "共 0 件" in client.get("/cases/?grid=999999999999999").content.decode()
