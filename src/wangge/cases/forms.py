@@ -95,7 +95,9 @@ class LocationMixin(forms.Form):
         label=_("地址或位置描述"),
         required=False,
         max_length=255,
-        help_text=_("例如：某某路12号东门口；帮助工作人员找到现场。"),
+        help_text=_(
+            "例如：某某路12号东门口。地址帮助工作人员找到现场；位置仍请定位或在地图上点选。"
+        ),
     )
 
 

@@ -349,3 +349,19 @@ def public_grid_outlines(
             max_lat__gte=south,
         ).only("code", "name", "boundary")[:limit]
     )
+
+
+def user_area_extent(user: Any, perm: str = "cases.add_case") -> dict[str, float] | None:
+    """Bounding box of the regions where ``user`` holds ``perm`` (where a worker's report map
+    opens); the whole deployment for superusers."""
+    from django.db.models import Min
+
+    from wangge.geo.models import Region
+
+    paths = scope_paths(user, perm)
+    if paths is None:
+        return public_grid_extent()
+    box = Region.objects.filter(path__in=paths, min_lon__isnull=False).aggregate(
+        w=Min("min_lon"), s=Min("min_lat"), e=Max("max_lon"), n=Max("max_lat")
+    )
+    return box if box["w"] is not None else public_grid_extent()

@@ -244,6 +244,12 @@ def test_on_the_spot_needs_a_result_and_an_after_photo(world) -> None:
     assert not Case.objects.exists() and not Attachment.objects.exists()
 
 
+def test_the_worker_report_map_opens_on_the_workers_grid(world) -> None:
+    g = world.grid
+    html = client_for(world.worker).get("/cases/new/").content.decode()
+    assert f'data-extent="{g.min_lon},{g.min_lat},{g.max_lon},{g.max_lat}"' in html
+
+
 def test_a_worker_report_without_on_spot_goes_into_the_loop(world) -> None:
     lon, lat = centre(world.grid)
     data = {"title": "井盖松动", "lon": lon, "lat": lat, "crs": "wgs84", "client_key": "w-3"}

@@ -38,6 +38,7 @@ from ..selectors import (
     case_tasks_for_user,
     department_cases_for_user,
     subtasks_for_user,
+    user_area_extent,
 )
 from ..services import attachment_add, case_create, subtask_transition
 from .common import (
@@ -170,7 +171,7 @@ def worker_report(request: HttpRequest) -> HttpResponse:
                         request, _("已上报，查询码 %(c)s。") % {"c": case.tracking_code}
                     )
                 return redirect("cases:detail", pk=case.pk)
-    context = {"form": form, **map_settings()}
+    context = {"form": form, "extent": user_area_extent(request.user), **map_settings()}
     return render(request, "cases/worker_report.html", context, status=status)
 
 
