@@ -560,3 +560,12 @@ def test_the_queue_filters_by_grid_source_and_text(world) -> None:
     html = client.get(f"/cases/?q={b.tracking_code}").content.decode()
     assert b.tracking_code in html and a.tracking_code not in html
     assert "共 0 件" in client.get("/cases/?grid=999999999999999").content.decode()
+
+
+def test_a_resident_with_an_account_follows_notified_cases_on_the_tracking_page(world) -> None:
+    from wangge.cases.notifications import notify
+
+    case = make_case(world, state=CaseState.CLOSED, reporter=world.nobody)
+    notify(recipients=[world.nobody], kind="closed", title="您反映的问题已办结", case=case)
+    html = client_for(world.nobody).get("/cases/notifications/").content.decode()
+    assert f'href="/track/{case.tracking_code}"' in html and f"/cases/{case.pk}/" not in html

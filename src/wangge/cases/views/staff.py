@@ -228,7 +228,11 @@ def subtask_act(request: HttpRequest, pk: int) -> HttpResponse:
 def notification_list(request: HttpRequest) -> HttpResponse:
     qs = notes.notification_list_for_user(request.user)
     page = Paginator(qs, 30).get_page(request.GET.get("page"))
-    return render(request, "cases/notifications.html", {"page": page})
+    # Staff open the case page; a resident with an account follows it on the tracking page.
+    staff = has_perm_anywhere(request.user, VIEW_CASE) or has_perm_anywhere(
+        request.user, TRANSITION_CASE
+    )
+    return render(request, "cases/notifications.html", {"page": page, "staff": staff})
 
 
 @login_required

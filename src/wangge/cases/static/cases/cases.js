@@ -40,6 +40,15 @@
     form.querySelectorAll("button[type=submit]").forEach(function (b) { b.setAttribute("aria-disabled", "true"); b.classList.add("sending"); });
   });
 
+  // Back to a page kept in the browser's cache: its forms may be sent again.
+  window.addEventListener("pageshow", function (event) {
+    if (!event.persisted) return;
+    document.querySelectorAll("form[data-once]").forEach(function (form) {
+      delete form.dataset.sent;
+      form.querySelectorAll("button[type=submit]").forEach(function (b) { b.removeAttribute("aria-disabled"); b.classList.remove("sending"); });
+    });
+  });
+
   document.addEventListener("click", function (event) {
     var toggle = event.target.closest("[data-large-toggle]");
     if (toggle) {
