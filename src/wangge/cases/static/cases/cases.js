@@ -106,7 +106,7 @@
     }).addTo(map);
     var ext = (el.dataset.extent || "").split(",").map(Number);
     if (ext.length === 4 && ext.every(isFinite)) {
-      map.fitBounds([[ext[1], ext[0]], [ext[3], ext[2]]]);
+      map.fitBounds([[ext[1], ext[0]], [ext[3], ext[2]]], { padding: [8, 8] });
     } else {
       map.setView([35, 105], 4);
     }
