@@ -245,6 +245,24 @@ def case_assignee_candidates(case: Case, *, limit: int = 200) -> QuerySet[Any]:
     )
 
 
+def user_serves_case(user: Any, case: Case) -> bool:
+    """Whether ``user`` may be given work on ``case``: they handle cases (view + transition) on
+    the grid or a region above it, or belong to a department serving that area."""
+    from wangge.accounts.models import RoleAssignment
+
+    if not user.is_active:
+        return False
+    if user.is_superuser:
+        return True
+    grants = RoleAssignment.objects.filter(user=user, region_id__in=case.grid.ancestor_ids())
+    if (
+        grants.filter(role__permissions__codename="transition_case").exists()
+        and grants.filter(role__permissions__codename="view_case").exists()
+    ):
+        return True
+    return departments_for_case(case).filter(members=user).exists()
+
+
 def departments_for_case(case: Case) -> QuerySet[Department]:
     """Active departments serving the case's area (their region is the grid or above it)."""
     return Department.objects.filter(

@@ -91,17 +91,27 @@ def _snapshot(case: Case) -> dict[str, Any]:
     }
 
 
-def _user(pk: Any) -> User:
+def _user(pk: Any, case: Case) -> User:
+    """An active user who serves the case's area (no work handed to strangers)."""
+    from ..selectors import user_serves_case
+
     user = User.objects.filter(pk=pk, is_active=True).first()
-    if user is None:
-        raise ValidationError(_("处置人员不存在。"), errors={"assignee": ["not_found"]})
+    if user is None or not user_serves_case(user, case):
+        raise ValidationError(
+            _("处置人员不存在或不负责该事件所在区域。"), errors={"assignee": ["not_found"]}
+        )
     return user
 
 
-def _department(pk: Any) -> Department:
-    dept = Department.objects.filter(pk=pk, is_active=True).first()
+def _department(pk: Any, case: Case) -> Department:
+    """An active department serving the case's area (its region is the grid or above it)."""
+    from ..selectors import departments_for_case
+
+    dept = departments_for_case(case).filter(pk=pk).first()
     if dept is None:
-        raise ValidationError(_("部门不存在。"), errors={"department": ["not_found"]})
+        raise ValidationError(
+            _("部门不存在或不负责该事件所在区域。"), errors={"department": ["not_found"]}
+        )
     return dept
 
 
@@ -132,13 +142,13 @@ class _Ctx:
 def _assign(ctx: _Ctx, *, required: bool) -> None:
     data = ctx.data
     if data.get("assignee"):
-        user = _user(data["assignee"])
+        user = _user(data["assignee"], ctx.case)
         ctx.updates["assignee_id"] = user.pk
         ctx.event_data["assignee"] = user.pk
     elif required or data.get("department"):
         ctx.updates["assignee_id"] = None
     if data.get("department"):
-        dept = _department(data["department"])
+        dept = _department(data["department"], ctx.case)
         ctx.updates["department_id"] = dept.pk
         ctx.event_data["department"] = dept.pk
     elif data.get("assignee"):
@@ -342,8 +352,8 @@ def _reclassify(ctx: _Ctx) -> None:
 
 def _whistle(ctx: _Ctx) -> None:
     case, data, now = ctx.case, ctx.data, ctx.now
-    lead = _department(data["lead"])
-    co = [_department(pk) for pk in (data.get("co") or []) if int(pk) != lead.pk]
+    lead = _department(data["lead"], case)
+    co = [_department(pk, case) for pk in (data.get("co") or []) if int(pk) != lead.pk]
     instructions = _text(data, "instructions", MAX_RESULT)
     rules = case.rules
     limit, unit = step_limit(rules, Step.HANDLE, case.urgency)

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from wangge.cases.choices import CaseState, RequestStatus, SubTaskState
-from wangge.cases.models import Case, CaseRequest, Notification, SubTask
+from wangge.cases.models import Case, CaseRequest, Department, Notification, SubTask
 from wangge.cases.services import attachment_add, case_transition, subtask_transition
 from wangge.core.exceptions import PermissionDenied, ValidationError
 
@@ -279,3 +279,22 @@ def test_a_check_in_records_its_distance_from_the_case(world):
     )
     event = case.events.get(action="handle")
     assert 100 <= event.data["checkin_distance_m"] <= 120
+
+
+def test_work_is_never_handed_to_people_or_departments_outside_the_area(world):
+    from wangge.accounts.tests.factories import make_user
+
+    stranger = make_user("stranger_worker", role="grid_worker", region=world.other_grid)
+    far_dept = Department.objects.create(code="FAR", name="外区城管", region=world.tree.streets[1])
+    case = make_case(world, state=CaseState.ACCEPTED)
+    with pytest.raises(ValidationError) as exc:
+        act(world.dispatcher, case, "dispatch", assignee=stranger.pk)
+    assert exc.value.errors == {"assignee": ["not_found"]}
+    with pytest.raises(ValidationError):
+        act(world.dispatcher, case, "whistle", lead=world.dept.pk, co=[far_dept.pk])
+    case.refresh_from_db()
+    assert case.state == CaseState.ACCEPTED and case.assignee is None
+    assert not SubTask.objects.filter(case=case).exists()
+    assert (
+        act(world.dispatcher, case, "dispatch", assignee=world.worker.pk).assignee == world.worker
+    )
