@@ -84,9 +84,7 @@ class Command(BaseCommand):
         )
         self.stdout.write(f"职能部门：{result.departments} 个")
         if result.cases:
-            states = "，".join(
-                f"{CaseState(s).label} {n}" for s, n in result.case_states.items()
-            )
+            states = "，".join(f"{CaseState(s).label} {n}" for s, n in result.case_states.items())
             self.stdout.write(
                 f"事件：{result.cases} 件（近一年；{states}；超时升级 {result.escalations} 次）"
             )
