@@ -933,12 +933,25 @@ def write(plans: list[_Plan]) -> CaseLoadResult:
             p.case.duplicate_of_id = plans[p.merge_into].case.pk
             merged.append(p.case)
     Case.objects.bulk_update(merged, ["duplicate_of"], batch_size=BATCH)
-    events, escalations, requests, suspensions = [], [], [], []
+    events: list[CaseEvent] = []
+    escalations, requests, suspensions = [], [], []
     for p in plans:
         for e in p.events:
             e.case_id = p.case.pk
-            if e.action == "merge":
-                e.data = {**e.data, "duplicate_of": plans[p.merge_into or 0].case.tracking_code}
+            if e.action == "merge" and p.merge_into is not None:
+                target = plans[p.merge_into].case
+                e.data = {**e.data, "duplicate_of": target.tracking_code}
+                # As case_merge does: a note on the main case, outside its state changes.
+                events.append(
+                    CaseEvent(
+                        case_id=target.pk,
+                        created_at=e.created_at,
+                        actor_id=e.actor_id,
+                        actor_name=e.actor_name,
+                        action="merged_in",
+                        note=f"合并了重复件 {p.case.tracking_code}",
+                    )
+                )
         events += p.events
         for row in (*p.escalations, *p.supervisions, *p.requests):
             row.case_id = p.case.pk  # type: ignore[attr-defined]

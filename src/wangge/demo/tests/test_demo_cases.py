@@ -116,12 +116,17 @@ def test_the_timeline_replays_to_the_case_state(loaded):
         events = list(case.events.all())
         assert events[0].action == "report" and events[0].created_at == case.reported_at
         assert case.tracking_code in events[0].public_text
+        changes = [e for e in events[1:] if e.to_state]  # "merged_in" is a note, no change
         state = CaseState.REPORTED
-        for event in events[1:]:
+        for event in changes:
             assert event.from_state == state, (case.tracking_code, event.action)
             state = event.to_state
         assert state == case.state
-        assert case.updated_at == events[-1].created_at
+        assert case.updated_at == (changes[-1] if changes else events[0]).created_at
+    merged = generated().filter(state=CaseState.MERGED).select_related("duplicate_of")
+    for case in merged:
+        notes = case.duplicate_of.events.filter(action="merged_in")
+        assert notes.filter(note__contains=case.tracking_code).exists()
 
 
 def test_every_case_is_filed_on_the_active_grid_the_locator_finds(loaded):
