@@ -155,7 +155,7 @@ def load_demo() -> str | None:
     if "demo" not in get_commands():
         return None
     try:
-        call_command("demo", verbosity=0)
+        call_command("demo", "--no-cases", verbosity=0)
     except Exception as exc:  # the demo command belongs to another module; fall back
         say(f"  `wangge demo` failed ({exc!r}); using a generated Voronoi city instead")
         return None
