@@ -22,7 +22,6 @@ class User(AbstractUser):
     display_name = models.CharField(_("姓名"), max_length=64, blank=True)
     title = models.CharField(_("职务"), max_length=64, blank=True)
 
-
     class Meta:
         verbose_name = _("用户")
         verbose_name_plural = _("用户")
