@@ -96,6 +96,41 @@ def test_a_reminder_goes_out_once_at_three_quarters_of_the_allowed_time(world):
     assert Notification.objects.filter(recipient=world.worker, kind="reminder").count() == 1
 
 
+def test_who_is_reminded_is_decided_as_before_while_the_sql_uses_only_remind_at(world):
+    from wangge.cases.choices import OPEN_STATES
+    from wangge.cases.services.escalation import _due_for_reminder
+
+    now = timezone.now()
+    hour = timedelta(hours=1)
+    situations = {
+        "due soon": (CaseState.IN_PROGRESS, now - hour, now + hour),
+        "overdue, never reminded": (CaseState.IN_PROGRESS, now - 2 * hour, now - hour),
+        "closed": (CaseState.CLOSED, now - hour, now + hour),
+        "reminder later": (CaseState.ACCEPTED, now + hour, now + 2 * hour),
+        "no reminder": (CaseState.DISPATCHED, None, now + hour),
+        "due soon, reported": (CaseState.REPORTED, now - hour, now + 2 * hour),
+    }
+    cases = {}
+    for name, (state, remind_at, due_at) in situations.items():
+        case = make_case(world, state=state, assignee=world.worker)
+        Case.objects.filter(pk=case.pk).update(remind_at=remind_at, due_at=due_at)
+        cases[name] = case.pk
+    # The condition as the pass wrote it in SQL before (remind_at ≤ now < due_at, open).
+    before = set(
+        Case.objects.filter(remind_at__lte=now, due_at__gt=now, state__in=OPEN_STATES).values_list(
+            "pk", flat=True
+        )
+    )
+    assert before == {cases["due soon"], cases["due soon, reported"]}
+    assert case_escalate_overdue(now=now).reminded == 2
+    told = set(Notification.objects.filter(kind="reminder").values_list("case_id", flat=True))
+    assert told == before
+    # The SQL holds only the indexed term, so SQLite cannot prefer case_state_due.
+    plan = _due_for_reminder(now).explain()
+    if connection.vendor == "sqlite":
+        assert "remind_at" in plan and "case_state_due" not in plan, plan
+
+
 def test_suspended_and_closed_cases_are_not_escalated(world):
     overdue_case(world, state=CaseState.SUSPENDED, due_at=None)
     c = overdue_case(world)
