@@ -7,7 +7,11 @@ case keeps the rules that applied when it was filed.
 
 from __future__ import annotations
 
+import copy
 import json
+import math
+import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -113,6 +117,83 @@ DEFAULTS: dict[str, Any] = {
     "is_public": True,
     "active": True,
 }
+
+
+# Per-process caches built from the catalogue (the classifier's keyword index, the matter types
+# by code) are keyed by the newest CatalogueVersion number. Every catalogue change goes through
+# ``catalogue_apply``, which adds a version; a process compares its number with the database at
+# most once per CHECK_INTERVAL_SECONDS (like the locator), and at once after a change it made.
+CHECK_INTERVAL_SECONDS = 1.0
+_number_lock = threading.Lock()
+_number: int | None = None
+_number_checked_at = -math.inf
+
+
+def catalogue_number() -> int:
+    """The newest catalogue version number, read at most once a second per process."""
+    global _number, _number_checked_at
+    number = _number
+    if number is not None and time.monotonic() - _number_checked_at < CHECK_INTERVAL_SECONDS:
+        return number
+    with _number_lock:
+        _number = (
+            CatalogueVersion.objects.order_by("-number").values_list("number", flat=True).first()
+            or 0
+        )
+        _number_checked_at = time.monotonic()
+        return _number
+
+
+def invalidate_catalogue() -> None:
+    """Make the next ``catalogue_number`` in this process read the database and drop the
+    matter types kept by ``active_matter_type``."""
+    global _number, _number_checked_at, _types
+    with _number_lock:
+        _number = None
+        _number_checked_at = -math.inf
+        _types = None
+
+
+_types_lock = threading.Lock()
+_types: tuple[int, dict[str, tuple[tuple[Any, ...], tuple[Any, ...] | None]]] | None = None
+_MT_FIELDS = [f.attname for f in MatterType._meta.concrete_fields]
+_MTV_FIELDS = [f.attname for f in MatterTypeVersion._meta.concrete_fields]
+
+
+def _load_types() -> dict[str, tuple[tuple[Any, ...], tuple[Any, ...] | None]]:
+    types = {}
+    for mt in MatterType.objects.filter(active=True).select_related("current_version"):
+        mtv = mt.current_version
+        types[mt.code] = (
+            tuple(getattr(mt, f) for f in _MT_FIELDS),
+            tuple(getattr(mtv, f) for f in _MTV_FIELDS) if mtv is not None else None,
+        )
+    return types
+
+
+def active_matter_type(code: str) -> MatterType | None:
+    """The active matter type ``code`` with its current version, as
+    ``MatterType.objects.select_related("current_version").filter(code=code, active=True)``
+    would answer, from a per-process copy of the catalogue kept per catalogue version.
+    Each call returns fresh instances (values deep-copied), safe to change or attach to a case."""
+    global _types
+    number = catalogue_number()
+    cached = _types
+    if cached is None or cached[0] != number:
+        with _types_lock:
+            cached = _types = (number, _load_types())
+    row = cached[1].get(code)
+    if row is None:
+        return None
+    values, version = copy.deepcopy(row)
+    mt = MatterType.from_db(MatterType.objects.db, _MT_FIELDS, values)
+    if version is not None:
+        mt.current_version = MatterTypeVersion.from_db(
+            MatterTypeVersion.objects.db, _MTV_FIELDS, version
+        )
+    else:
+        mt.current_version = None
+    return mt
 
 
 def rules_of(matter_type: MatterType) -> dict[str, Any]:
@@ -269,6 +350,8 @@ def catalogue_apply(*, actor: Any, items: list[dict[str, Any]], note: str = "") 
         mt.current_version = mtv
         mt.save()
     result.version = version
+    invalidate_catalogue()
+    transaction.on_commit(invalidate_catalogue)
     audit_log(
         actor=actor,
         action="cases.catalogue_apply",

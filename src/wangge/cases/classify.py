@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
-from .models import CatalogueVersion, MatterType
+from .models import MatterType
 
 
 @dataclass(frozen=True)
@@ -77,16 +77,20 @@ _cache: tuple[int, KeywordClassifier] | None = None
 
 
 def get_classifier() -> Classifier:
-    """The deployment's classifier, rebuilt when the catalogue version changes."""
+    """The deployment's classifier, rebuilt when the catalogue version changes (checked at most
+    once a second, see :func:`~wangge.cases.catalogue.catalogue_number`)."""
+    from .catalogue import catalogue_number
+
     global _cache
-    number = (
-        CatalogueVersion.objects.order_by("-number").values_list("number", flat=True).first() or 0
-    )
+    number = catalogue_number()
     if _cache is None or _cache[0] != number:
         _cache = (number, KeywordClassifier.from_catalogue())
     return _cache[1]
 
 
 def reset() -> None:
+    from .catalogue import invalidate_catalogue
+
     global _cache
     _cache = None
+    invalidate_catalogue()

@@ -8,9 +8,12 @@ Monday–Friday is assumed. Urgent matters use continuous hours (``TimeUnit.HOUR
 
 from __future__ import annotations
 
+import math
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from time import monotonic
 from zoneinfo import ZoneInfo
 
 import chinese_calendar
@@ -84,12 +87,47 @@ class WorkCalendar:
         return total
 
 
+# The overrides are read at most once per CHECK_INTERVAL_SECONDS per process (they change a few
+# times a year); a change saved or deleted in this process is seen at once (signals below).
+CHECK_INTERVAL_SECONDS = 1.0
+_calendar_lock = threading.Lock()
+_calendar: WorkCalendar | None = None
+_calendar_loaded_at = -math.inf
+
+
 def load_calendar() -> WorkCalendar:
     """The deployment's calendar: statutory days plus local overrides."""
+    global _calendar, _calendar_loaded_at
+    calendar = _calendar
+    if calendar is not None and monotonic() - _calendar_loaded_at < CHECK_INTERVAL_SECONDS:
+        return calendar
     from .models import CalendarOverride
 
-    overrides = dict(CalendarOverride.objects.values_list("date", "is_workday"))
-    return WorkCalendar(overrides=overrides)
+    with _calendar_lock:
+        overrides = dict(CalendarOverride.objects.values_list("date", "is_workday"))
+        _calendar = WorkCalendar(overrides=overrides)
+        _calendar_loaded_at = monotonic()
+        return _calendar
+
+
+def invalidate_calendar(**_kwargs: object) -> None:
+    """Make the next ``load_calendar`` in this process read the overrides again."""
+    global _calendar, _calendar_loaded_at
+    with _calendar_lock:
+        _calendar = None
+        _calendar_loaded_at = -math.inf
+
+
+def _connect_signals() -> None:
+    from django.db.models.signals import post_delete, post_save
+
+    for name, signal in (("save", post_save), ("delete", post_delete)):
+        signal.connect(
+            invalidate_calendar, sender="cases.CalendarOverride", dispatch_uid=f"wg-cal-{name}"
+        )
+
+
+_connect_signals()
 
 
 def limit_duration(limit: int, unit: str) -> timedelta:

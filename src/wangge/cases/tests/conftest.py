@@ -5,15 +5,17 @@ import pytest
 
 @pytest.fixture(autouse=True)
 def _fresh_indexes():
-    """The locator and classifier cache per process; tests rebuild them per database."""
-    from wangge.cases import classify
+    """The locator, classifier and calendar cache per process; tests rebuild them per database."""
+    from wangge.cases import classify, deadlines
     from wangge.geo import locator
 
     locator.reset()
     classify.reset()
+    deadlines.invalidate_calendar()
     yield
     locator.reset()
     classify.reset()
+    deadlines.invalidate_calendar()
 
 
 @pytest.fixture(autouse=True)
