@@ -268,6 +268,8 @@ class Case(models.Model):
             models.Index(
                 fields=["due_at"], name="case_open_due", condition=Q(due_at__isnull=False)
             ),
+            # The bounding box of the duplicate search at intake (case_duplicate_candidates).
+            models.Index(fields=["lon", "lat"], name="case_lon_lat"),
         ]
 
     def __str__(self) -> str:

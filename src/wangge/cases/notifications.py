@@ -138,6 +138,28 @@ def notify(
     return created
 
 
+def enqueue_with_commit(task: Any, *args: Any) -> None:
+    """Enqueue ``task`` so that it runs only if the current transaction commits.
+
+    With the database task queue (``django_tasks_db``, the default) the task row is written in
+    the current transaction: it commits or rolls back with the work it is about, and costs no
+    extra transaction. Any other backend is called after commit, so an immediate or external
+    worker never runs before the data it reads is committed."""
+    backend = task.get_backend()
+    in_db = type(backend).__module__.startswith("django_tasks_db")
+    if in_db and transaction.get_connection().in_atomic_block:
+        task.enqueue(*args)
+    else:
+        transaction.on_commit(lambda: _enqueue(task, args))
+
+
+def _enqueue(task: Any, args: tuple[Any, ...]) -> None:
+    try:
+        task.enqueue(*args)
+    except Exception:  # the case is saved; a lost notice must not fail the request
+        log.exception("could not enqueue %s%r", task.name, args)
+
+
 def _enqueue_delivery(ids: list[int]) -> None:
     from .tasks import deliver_notifications
 

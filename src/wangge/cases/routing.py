@@ -6,6 +6,7 @@ grid, whatever its default level says."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -34,12 +35,20 @@ class RouteResult:
     reasons: list[str] = field(default_factory=list)
 
 
-def ancestor_at(grid: Region, level: str) -> Region | None:
-    """The region on the grid's path that serves ``level`` (the grid itself for GRID)."""
+def ancestor_at(grid: Region, level: str, path: Sequence[Region] | None = None) -> Region | None:
+    """The region on the grid's path that serves ``level`` (the grid itself for GRID).
+
+    ``path`` — the grid's regions root … grid as the locator answered them — saves the query
+    when it holds every ancestor."""
     wanted = LEVEL_REGION.get(HandlingLevel(level), ())
     if grid.level in wanted:
         return grid
-    nodes = Region.objects.filter(pk__in=grid.ancestor_ids(), level__in=wanted)
+    ids = grid.ancestor_ids()
+    nodes: Iterable[Region]
+    if path is not None and [r.pk for r in path] == ids:
+        nodes = [r for r in path if r.level in wanted]
+    else:
+        nodes = Region.objects.filter(pk__in=ids, level__in=wanted)
     return max(nodes, key=lambda r: r.depth, default=None)
 
 
@@ -62,10 +71,12 @@ def route_case(
     rules: dict[str, Any],
     grid: Region,
     on_spot: bool = False,
+    path: Sequence[Region] | None = None,
 ) -> RouteResult:
-    """Decide the handling level, region and department for a case in ``grid``."""
+    """Decide the handling level, region and department for a case in ``grid`` (``path``: the
+    grid's regions from the locator, root … grid, when at hand)."""
     if matter_type is None:
-        region = ancestor_at(grid, HandlingLevel.COMMUNITY)
+        region = ancestor_at(grid, HandlingLevel.COMMUNITY, path)
         return RouteResult(
             HandlingLevel.COMMUNITY,
             region,
@@ -97,14 +108,14 @@ def route_case(
                 _("“%(n)s”由职能部门处置，本区域责任部门为%(d)s。")
                 % {"n": name, "d": department.name}
             )
-            street = ancestor_at(grid, HandlingLevel.STREET)
+            street = ancestor_at(grid, HandlingLevel.STREET, path)
             return RouteResult(HandlingLevel.DEPARTMENT, street, department, reasons=reasons)
         reasons.append(_("“%(n)s”在本区域未配置责任部门，转街道指挥中心调度。") % {"n": name})
         level = HandlingLevel.STREET
-    region = ancestor_at(grid, level)
+    region = ancestor_at(grid, level, path)
     if region is None:  # a grid hung directly under a street, say
         reasons.append(_("未找到对应层级的区域，转上级处置。"))
-        level, region = HandlingLevel.STREET, ancestor_at(grid, HandlingLevel.STREET)
+        level, region = HandlingLevel.STREET, ancestor_at(grid, HandlingLevel.STREET, path)
     if level == HandlingLevel.COMMUNITY and not reasons:
         reasons.append(_("“%(n)s”由社区统筹处置。") % {"n": name})
     elif level == HandlingLevel.STREET and not reasons:

@@ -11,6 +11,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -20,6 +21,7 @@ from wangge.core.exceptions import PermissionDenied, ValidationError
 from wangge.geo.choices import Level
 from wangge.geo.models import Region
 
+from ..catalogue import active_matter_type
 from ..choices import OPEN_STATES, CaseState, Source, Urgency
 from ..classify import Suggestion, get_classifier
 from ..deadlines import load_calendar
@@ -27,6 +29,7 @@ from ..models import Case, MatterType
 from ..routing import route_case
 from ..workflow import TRANSITION
 from .common import add_event, rules_for, step_fields
+from .notify import announce_in_background
 
 ADD = "cases.add_case"
 MAX_TITLE = 200
@@ -50,7 +53,17 @@ class IntakeResult:
     case: Case
     created: bool
     suggestions: list[Suggestion] = field(default_factory=list)
-    duplicates: list[Case] = field(default_factory=list)
+    _duplicates: list[Case] | None = field(default=None, repr=False)
+
+    @property
+    def duplicates(self) -> list[Case]:
+        """Possible duplicates of a new open case (nearby, recent, same or related type), looked
+        up on first use: only the staff API answer shows them at intake; the case page finds
+        them again for the dispatcher who merges."""
+        if self._duplicates is None:
+            open_new = self.created and self.case.state in OPEN_STATES
+            self._duplicates = case_duplicate_candidates(case=self.case) if open_new else []
+        return self._duplicates
 
 
 def _clean_text(value: str, *, field_name: str, label: str, limit: int, required: bool) -> str:
@@ -77,7 +90,7 @@ def new_tracking_code(now: datetime) -> str:
     return local.strftime("%y%m%d") + "".join(secrets.choice(_CODE_ALPHABET) for _ in range(6))
 
 
-def _locate(lon: Any, lat: Any, crs: str) -> tuple[Region, float, float]:
+def _locate(lon: Any, lat: Any, crs: str) -> tuple[Region, list[Region], float, float]:
     from wangge.geo.crs import normalize_crs
     from wangge.geo.locator import locate
 
@@ -103,7 +116,8 @@ def _locate(lon: Any, lat: Any, crs: str) -> tuple[Region, float, float]:
         )
     wlon = result.lon if result.lon is not None else lon_f
     wlat = result.lat if result.lat is not None else lat_f
-    return grid, float(wlon), float(wlat)
+    path = list(result.path[: result.path.index(grid) + 1])
+    return grid, path, float(wlon), float(wlat)
 
 
 @transaction.atomic
@@ -133,9 +147,9 @@ def case_create(
     if client_key is not None:
         if len(client_key) > 64:
             raise ValidationError(_("客户端编号过长。"), errors={"client_key": ["too_long"]})
-        existing = Case.objects.filter(client_key=client_key).first()
-        if existing is not None:
-            return IntakeResult(existing, created=False)
+        existing = Case.objects.filter(client_key=client_key).values_list("pk", flat=True)[:1]
+        if existing:
+            return IntakeResult(Case.objects.get(pk=existing[0]), created=False)
     staff = actor is not None and has_perm_anywhere(actor, ADD)
     if source not in Source.values:
         raise ValidationError(_("来源渠道无效。"), errors={"source": [source]})
@@ -156,26 +170,18 @@ def case_create(
         raise ValidationError(_("联系电话格式不正确。"), errors={"reporter_phone": ["invalid"]})
     matter_type: MatterType | None = None
     if matter_type_code:
-        matter_type = (
-            MatterType.objects.select_related("current_version")
-            .filter(code=str(matter_type_code).strip(), active=True)
-            .first()
-        )
+        matter_type = active_matter_type(str(matter_type_code).strip())
         if matter_type is None or (not staff and not matter_type.is_public):
             raise ValidationError(
                 _("事项类型“%(c)s”不存在。") % {"c": matter_type_code},
                 errors={"matter_type": ["unknown"]},
             )
-    grid, wlon, wlat = _locate(lon, lat, crs)
+    grid, path, wlon, wlat = _locate(lon, lat, crs)
     if staff and not has_perm_at(actor, ADD, grid.path):
         raise PermissionDenied(_("该位置不在您的管辖范围内。"))
     suggestions = get_classifier().suggest(title=title, text=description)
     if matter_type is None and suggestions and suggestions[0].score >= AUTO_CLASSIFY_SCORE:
-        matter_type = (
-            MatterType.objects.select_related("current_version")
-            .filter(code=suggestions[0].code, active=True)
-            .first()
-        )
+        matter_type = active_matter_type(suggestions[0].code)
     rules = rules_for(matter_type)
     if urgency not in Urgency.values:
         raise ValidationError(_("紧急程度无效。"), errors={"urgency": [urgency]})
@@ -188,7 +194,7 @@ def case_create(
         )
         if not (staff and has_perm_at(actor, TRANSITION, grid.path)):
             raise PermissionDenied(_("只有本网格工作人员可以现场处置。"))
-    route = route_case(matter_type=matter_type, rules=rules, grid=grid, on_spot=on_spot)
+    route = route_case(matter_type=matter_type, rules=rules, grid=grid, on_spot=on_spot, path=path)
     if on_spot and not route.on_spot:
         raise ValidationError(route.reasons[0], errors={"matter_type": ["not_on_spot"]})
     calendar = load_calendar()
@@ -276,12 +282,11 @@ def case_create(
             "state": state,
         },
     )
-    from .notify import after_transition
-
     if not on_spot:
-        transaction.on_commit(lambda: after_transition(case.pk, "report", None))
-    duplicates = case_duplicate_candidates(case=case) if not on_spot else []
-    return IntakeResult(case, created=True, suggestions=suggestions, duplicates=duplicates)
+        # One background task tells whoever accepts the case (recipients, in-app notices,
+        # delivery); it is queued with this transaction, see enqueue_with_commit.
+        announce_in_background(case.pk, "report", None)
+    return IntakeResult(case, created=True, suggestions=suggestions)
 
 
 def _metres(lon1: float, lat1: float, lon2: float, lat2: float) -> float:
@@ -292,27 +297,50 @@ def _metres(lon1: float, lat1: float, lon2: float, lat2: float) -> float:
     return 2 * r * math.asin(math.sqrt(a))
 
 
+# The fields a duplicate suggestion shows (code, title, state) and needs to rank (position).
+DUPLICATE_FIELDS = ("id", "tracking_code", "title", "state", "lon", "lat", "reported_at")
+DUPLICATE_LIMIT = 20
+DUPLICATE_SCAN_CAP = 1000  # rows read from the bounding box at most
+
+
 def case_duplicate_candidates(
-    *, case: Case, radius_m: float = DUPLICATE_RADIUS_M, window: timedelta = DUPLICATE_WINDOW
+    *,
+    case: Case,
+    radius_m: float = DUPLICATE_RADIUS_M,
+    window: timedelta = DUPLICATE_WINDOW,
+    limit: int = DUPLICATE_LIMIT,
 ) -> list[Case]:
-    """Open cases of the same or a related matter type near ``case`` and recent, nearest first."""
+    """Open cases of the same or a related matter type near ``case`` and recent, nearest first
+    (at most ``limit``; only the fields in DUPLICATE_FIELDS are loaded).
+
+    The SQL holds only the bounding box and the time window, so that both databases answer it
+    from the ``case_lon_lat`` index (SQLite otherwise walks every open case through
+    ``case_state_due``, or every case of the type); state, type and exact distance are checked
+    here on the few rows inside the box."""
     dlat = radius_m / 111_000
     dlon = radius_m / (111_000 * max(0.1, math.cos(math.radians(case.lat))))
-    qs = Case.objects.filter(
-        state__in=OPEN_STATES,
-        reported_at__gte=case.reported_at - window,
-        lon__range=(case.lon - dlon, case.lon + dlon),
-        lat__range=(case.lat - dlat, case.lat + dlat),
-    ).exclude(pk=case.pk)
+    related: set[str] | None = None
     if case.matter_type_id:
-        related = [case.matter_type.code, *(case.rules.get("related_codes") or [])]  # type: ignore[union-attr]
-        qs = qs.filter(matter_type__code__in=related)
+        related = {case.matter_type.code, *(case.rules.get("related_codes") or [])}  # type: ignore[union-attr]
+    rows = (
+        Case.objects.filter(
+            lon__range=(case.lon - dlon, case.lon + dlon),
+            lat__range=(case.lat - dlat, case.lat + dlat),
+            reported_at__gte=case.reported_at - window,
+        )
+        .exclude(pk=case.pk)
+        .annotate(matter_code=F("matter_type__code"))
+        .order_by()
+        .only(*DUPLICATE_FIELDS)[:DUPLICATE_SCAN_CAP]
+    )
     found = [
-        (d, c)
-        for c in qs.select_related("matter_type")[:200]
-        if (d := _metres(case.lon, case.lat, c.lon, c.lat)) <= radius_m
+        (d, c.pk, c)
+        for c in rows
+        if c.state in OPEN_STATES
+        and (related is None or c.matter_code in related)
+        and (d := _metres(case.lon, case.lat, c.lon, c.lat)) <= radius_m
     ]
-    return [c for _, c in sorted(found, key=lambda x: x[0])]
+    return [c for _, _, c in sorted(found, key=lambda x: (x[0], x[1]))[:limit]]
 
 
 def case_merge(*, actor: Any, case: Case, into: Case, expected_version: int) -> Case:

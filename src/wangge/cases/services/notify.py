@@ -10,8 +10,8 @@ from django.utils.translation import gettext as _
 from wangge.accounts.models import User
 
 from ..choices import CaseState, HandlingLevel, NotificationKind
-from ..models import Case, SubTask
-from ..notifications import notify, users_with_perm_above, users_with_perm_at
+from ..models import Case, Notification, SubTask
+from ..notifications import enqueue_with_commit, notify, users_with_perm_above, users_with_perm_at
 from ..workflow import APPROVE, DISPATCH, TRANSITION
 
 
@@ -37,26 +37,35 @@ def reporters_of(case: Case) -> list[tuple[User | None, str]]:
     return out
 
 
+def announce_in_background(case_id: int, action: str, actor_id: int | None = None) -> None:
+    """Queue :func:`after_transition` as one background task (``tasks.announce_case``), written
+    with the current transaction when the task queue lives in the database."""
+    from ..tasks import announce_case
+
+    enqueue_with_commit(announce_case, case_id, action, actor_id)
+
+
 @transaction.atomic
-def after_transition(case_id: int, action: str, actor_id: int | None) -> None:
+def after_transition(case_id: int, action: str, actor_id: int | None) -> list[Notification]:
+    """Notify whoever must know about ``action`` on the case; the notifications created."""
     case = Case.objects.select_related("assignee", "department", "grid", "handling_region").get(
         pk=case_id
     )
     label = f"[{case.tracking_code}] {case.title}"
     if action == "report":
-        notify(
+        return notify(
             recipients=users_with_perm_above(case.handling_region or case.grid, DISPATCH),
             kind=NotificationKind.ASSIGNED,
             title=_("新上报待受理：%(t)s") % {"t": label},
             case=case,
         )
-        return
+    sent: list[Notification] = []
     others = [u for u in handlers_of(case) if u.pk != actor_id]
     if action in ("dispatch", "reassign", "return", "verify_fail", "reopen") and case.state in (
         CaseState.DISPATCHED,
         CaseState.IN_PROGRESS,
     ):
-        notify(
+        sent += notify(
             recipients=others,
             kind=NotificationKind.ASSIGNED,
             title=_("新任务：%(t)s") % {"t": label},
@@ -64,7 +73,7 @@ def after_transition(case_id: int, action: str, actor_id: int | None) -> None:
             case=case,
         )
     elif action == "return":
-        notify(
+        sent += notify(
             recipients=users_with_perm_above(case.handling_region or case.grid, DISPATCH),
             kind=NotificationKind.STATE,
             title=_("事件被回退：%(t)s") % {"t": label},
@@ -72,21 +81,21 @@ def after_transition(case_id: int, action: str, actor_id: int | None) -> None:
         )
     elif action == "whistle":
         members = User.objects.filter(departments__subtasks__case=case, is_active=True).distinct()
-        notify(
+        sent += notify(
             recipients=members,
             kind=NotificationKind.ASSIGNED,
             title=_("吹哨报到：%(t)s") % {"t": label},
             case=case,
         )
     elif action == "handle":
-        notify(
+        sent += notify(
             recipients=[u for u in users_with_perm_at(case.grid, TRANSITION) if u.pk != actor_id],
             kind=NotificationKind.STATE,
             title=_("待核查：%(t)s") % {"t": label},
             case=case,
         )
     elif action in ("request_suspend", "request_extend"):
-        notify(
+        sent += notify(
             recipients=users_with_perm_above(case.handling_region or case.grid, APPROVE),
             kind=NotificationKind.APPROVAL,
             title=_("待审批：%(t)s") % {"t": label},
@@ -94,7 +103,7 @@ def after_transition(case_id: int, action: str, actor_id: int | None) -> None:
         )
     elif action == "close":
         for user, phone in reporters_of(case):
-            notify(
+            sent += notify(
                 recipients=[user],
                 address=phone,
                 kind=NotificationKind.CLOSED,
@@ -102,6 +111,7 @@ def after_transition(case_id: int, action: str, actor_id: int | None) -> None:
                 body=case.result,
                 case=case,
             )
+    return sent
 
 
 @transaction.atomic

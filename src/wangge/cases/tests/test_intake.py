@@ -168,11 +168,47 @@ def test_merging_keeps_the_duplicates_reporter_who_is_told_when_the_main_case_cl
     assert told == {"13800000000", "13900000000"}
 
 
-def test_a_new_report_is_announced_to_whoever_accepts_it(world, django_capture_on_commit_callbacks):
+def test_a_new_report_is_announced_to_whoever_accepts_it(
+    world, settings, django_capture_on_commit_callbacks
+):
+    # The announcement is one background task; the immediate backend runs it after commit.
+    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
     with django_capture_on_commit_callbacks(execute=True):
         report(world)
     assert Notification.objects.filter(recipient=world.secretary, kind="assigned").count() == 1
     assert not Notification.objects.filter(recipient=world.worker).exists()
+
+
+def test_intake_queues_one_announcement_task_that_the_worker_turns_into_notices(
+    world, django_capture_on_commit_callbacks
+):
+    from django.core.management import call_command
+    from django_tasks_db.models import DBTaskResult
+
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        case = report(world).case
+    # Queued with the case, in its transaction: no after-commit work on the request path.
+    assert callbacks == []
+    [queued] = DBTaskResult.objects.all()
+    assert queued.task_path.endswith("tasks.announce_case")
+    assert queued.args_kwargs["args"] == [case.pk, "report", None]
+    assert not Notification.objects.exists()
+    call_command("db_worker", "--batch", "--no-startup-delay", "--interval", "0")
+    queued.refresh_from_db()
+    assert queued.status == "SUCCESSFUL"
+    [notice] = Notification.objects.all()
+    assert (notice.recipient, notice.case, notice.kind) == (world.secretary, case, "assigned")
+
+
+def test_an_intake_rolled_back_later_leaves_no_queued_announcement(world):
+    from django.db import transaction
+    from django_tasks_db.models import DBTaskResult
+
+    # As when a photo saved with the report fails: the case and its task go together.
+    with pytest.raises(RuntimeError), transaction.atomic():
+        report(world)
+        raise RuntimeError("photo storage failed")
+    assert not DBTaskResult.objects.exists() and not Case.objects.exists()
 
 
 def test_a_report_on_the_eve_of_national_day_gets_working_day_deadlines(world):
