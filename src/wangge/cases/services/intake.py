@@ -120,7 +120,6 @@ def _locate(lon: Any, lat: Any, crs: str) -> tuple[Region, list[Region], float, 
     return grid, path, float(wlon), float(wlat)
 
 
-@transaction.atomic
 def case_create(
     *,
     actor: Any,
@@ -147,7 +146,9 @@ def case_create(
     if client_key is not None:
         if len(client_key) > 64:
             raise ValidationError(_("客户端编号过长。"), errors={"client_key": ["too_long"]})
-        existing = Case.objects.filter(client_key=client_key).values_list("pk", flat=True)[:1]
+        existing = (
+            Case.objects.filter(client_key=client_key).order_by().values_list("pk", flat=True)[:1]
+        )
         if existing:
             return IntakeResult(Case.objects.get(pk=existing[0]), created=False)
     staff = actor is not None and has_perm_anywhere(actor, ADD)
@@ -235,57 +236,66 @@ def case_create(
         case.result = on_spot_result
         case.accepted_at = case.dispatched_at = case.claimed_at = now
         case.handled_at = case.verified_at = case.closed_at = now
+
+    def record() -> None:
+        """The timeline, the audit record and the queued announcement of the inserted case."""
+        add_event(
+            case=case,
+            actor=actor,
+            action="report",
+            to_state=CaseState.REPORTED,
+            note="；".join(route.reasons),
+            public_text=_("您反映的问题已收到，查询码 %(c)s。") % {"c": case.tracking_code},
+            data={"source": source, "route": route.level},
+            now=now,
+        )
+        if on_spot:
+            add_event(
+                case=case,
+                actor=actor,
+                action="on_spot",
+                from_state=CaseState.REPORTED,
+                to_state=CaseState.CLOSED,
+                note=on_spot_result,
+                public_text=_("网格员已现场处置，问题已办结。"),
+                now=now,
+            )
+        audit_log(
+            actor=actor,
+            action="cases.create",
+            obj=case,
+            after={
+                "code": case.tracking_code,
+                "source": source,
+                "grid": grid.code,
+                "matter_type": matter_type.code if matter_type else None,
+                "level": route.level,
+                "state": state,
+            },
+        )
+        if not on_spot:
+            # One background task tells whoever accepts the case (recipients, in-app notices,
+            # delivery); it is queued with this transaction, see enqueue_with_commit.
+            announce_in_background(case.pk, "report", None)
+
+    # Only the writes hold the transaction (on SQLite: the database's write lock), all in one
+    # without savepoints. A clash on the unique tracking code or client key rolls it back: a
+    # concurrent retry of the same submission that got in first is returned, else a new code.
     for _attempt in range(5):
         case.tracking_code = new_tracking_code(now)
         try:
             with transaction.atomic():
                 case.save(force_insert=True)
+                record()
             break
         except IntegrityError:
             if client_key and Case.objects.filter(client_key=client_key).exists():
                 # A concurrent retry of the same submission won the race.
                 return IntakeResult(Case.objects.get(client_key=client_key), created=False)
             case.pk = None
+            case._state.adding = True
     else:  # pragma: no cover - 32^6 codes per day
         raise ValidationError(_("查询码生成失败，请重试。"))
-    add_event(
-        case=case,
-        actor=actor,
-        action="report",
-        to_state=CaseState.REPORTED,
-        note="；".join(route.reasons),
-        public_text=_("您反映的问题已收到，查询码 %(c)s。") % {"c": case.tracking_code},
-        data={"source": source, "route": route.level},
-        now=now,
-    )
-    if on_spot:
-        add_event(
-            case=case,
-            actor=actor,
-            action="on_spot",
-            from_state=CaseState.REPORTED,
-            to_state=CaseState.CLOSED,
-            note=on_spot_result,
-            public_text=_("网格员已现场处置，问题已办结。"),
-            now=now,
-        )
-    audit_log(
-        actor=actor,
-        action="cases.create",
-        obj=case,
-        after={
-            "code": case.tracking_code,
-            "source": source,
-            "grid": grid.code,
-            "matter_type": matter_type.code if matter_type else None,
-            "level": route.level,
-            "state": state,
-        },
-    )
-    if not on_spot:
-        # One background task tells whoever accepts the case (recipients, in-app notices,
-        # delivery); it is queued with this transaction, see enqueue_with_commit.
-        announce_in_background(case.pk, "report", None)
     return IntakeResult(case, created=True, suggestions=suggestions)
 
 
