@@ -228,11 +228,10 @@ def explain(now: datetime) -> None:
 
     from wangge.cases.choices import OPEN_STATES, HandlingLevel, SubTaskState
     from wangge.cases.models import Case, SubTask
+    from wangge.cases.services.escalation import _due_for_reminder
 
     queries = {
-        "reminders": Case.objects.filter(
-            remind_at__lte=now, due_at__gt=now, state__in=OPEN_STATES
-        ).select_related("assignee", "department", "grid", "handling_region"),
+        "reminders": _due_for_reminder(now),
         "overdue": Case.objects.filter(due_at__lte=now, state__in=OPEN_STATES)
         .exclude(escalation_level=HandlingLevel.DISTRICT)
         .select_related("assignee", "department", "grid", "handling_region")
