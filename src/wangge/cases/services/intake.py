@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 
 from wangge.accounts.permissions import has_perm_anywhere, has_perm_at
 from wangge.core.audit import audit_log
-from wangge.core.exceptions import PermissionDenied, ValidationError
+from wangge.core.exceptions import PermissionDenied, ValidationError, WanggeError
 from wangge.geo.choices import Level
 from wangge.geo.models import Region
 
@@ -141,16 +141,61 @@ def case_create(
     """File a case. ``actor`` is None (or a user without ``cases.add_case``) for the public
     channel, which may only report as a resident. The same ``client_key`` returns the case
     already filed. Bad input raises ValidationError and creates nothing."""
-    now = now or timezone.now()
     client_key = (client_key or "").strip() or None
-    if client_key is not None:
-        if len(client_key) > 64:
-            raise ValidationError(_("客户端编号过长。"), errors={"client_key": ["too_long"]})
-        existing = (
-            Case.objects.filter(client_key=client_key).order_by().values_list("pk", flat=True)[:1]
+    if client_key is not None and len(client_key) > 64:
+        raise ValidationError(_("客户端编号过长。"), errors={"client_key": ["too_long"]})
+    # No look-up of the client key up front (a query on every report for the rare retry): a
+    # retry that passes the checks again fails on the unique key at the insert, one that does not
+    # lands here; either way the case already filed is answered.
+    try:
+        return _case_create(
+            actor=actor,
+            source=source,
+            title=title,
+            description=description,
+            lon=lon,
+            lat=lat,
+            crs=crs,
+            address=address,
+            matter_type_code=matter_type_code,
+            urgency=urgency,
+            reporter_name=reporter_name,
+            reporter_phone=reporter_phone,
+            client_key=client_key,
+            on_spot_result=on_spot_result,
+            now=now,
         )
-        if existing:
-            return IntakeResult(Case.objects.get(pk=existing[0]), created=False)
+    except WanggeError:
+        existing = _filed(client_key)
+        if existing is None:
+            raise
+        return IntakeResult(existing, created=False)
+
+
+def _filed(client_key: str | None) -> Case | None:
+    """The case already filed with ``client_key``, if any."""
+    return Case.objects.filter(client_key=client_key).first() if client_key else None
+
+
+def _case_create(
+    *,
+    actor: Any,
+    source: str,
+    title: str,
+    description: str,
+    lon: Any,
+    lat: Any,
+    crs: str,
+    address: str,
+    matter_type_code: str | None,
+    urgency: str,
+    reporter_name: str,
+    reporter_phone: str,
+    client_key: str | None,
+    on_spot_result: str,
+    now: datetime | None,
+) -> IntakeResult:
+    now = now or timezone.now()
     staff = actor is not None and has_perm_anywhere(actor, ADD)
     if source not in Source.values:
         raise ValidationError(_("来源渠道无效。"), errors={"source": [source]})
@@ -289,9 +334,9 @@ def case_create(
                 record()
             break
         except IntegrityError:
-            if client_key and Case.objects.filter(client_key=client_key).exists():
-                # A concurrent retry of the same submission won the race.
-                return IntakeResult(Case.objects.get(client_key=client_key), created=False)
+            existing = _filed(client_key)
+            if existing is not None:  # a retry, or a concurrent copy of it that got in first
+                return IntakeResult(existing, created=False)
             case.pk = None
             case._state.adding = True
     else:  # pragma: no cover - 32^6 codes per day

@@ -55,6 +55,14 @@ def test_the_same_client_key_returns_the_same_case(world):
     again = report(world, client_key="app-123")
     assert not again.created and again.case.pk == first.case.pk
     assert Case.objects.filter(client_key="app-123").count() == 1
+    # A retry answers the case filed even when it would not pass the checks again (here: a
+    # point outside every grid), and writes nothing.
+    events, audits = CaseEvent.objects.count(), AuditRecord.objects.count()
+    third = report(world, client_key="app-123", lon=0.5, lat=0.5)
+    assert not third.created and third.case.pk == first.case.pk
+    assert (CaseEvent.objects.count(), AuditRecord.objects.count()) == (events, audits)
+    with pytest.raises(ValidationError):
+        report(world, client_key="app-456", lon=0.5, lat=0.5)
 
 
 def test_gcj02_input_is_converted_before_locating(world):
