@@ -24,3 +24,15 @@ def admin_user(db):
     from wangge.accounts.models import User
 
     return User.objects.create_superuser("root", password="Wangge-test-2026")
+
+
+@pytest.fixture(autouse=True)
+def _default_language():
+    """Each test starts in the product's default language: a request that switched the thread to
+    English (language menu, Accept-Language on the API) must not leak into the next test."""
+    from django.conf import settings
+    from django.utils import translation
+
+    translation.activate(settings.LANGUAGE_CODE)
+    yield
+    translation.activate(settings.LANGUAGE_CODE)
