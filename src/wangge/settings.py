@@ -206,6 +206,7 @@ WORKER_STALE_SECONDS = env_int("WORKER_STALE_SECONDS", 60)
 # the map then draws grids on a plain background and works offline.
 MAP_TILE_URL = env("MAP_TILE_URL", "") or ""
 MAP_TILE_ATTRIBUTION = env("MAP_TILE_ATTRIBUTION", "") or ""
+MAP_TILE_SUBDOMAINS = env("MAP_TILE_SUBDOMAINS", "") or ""  # e.g. "01234567" for 天地图
 # CRS of the tile server: tiles from 高德/腾讯 are GCJ-02, so drawn geometry is shifted to match.
 MAP_TILE_CRS = (env("MAP_TILE_CRS", "wgs84") or "wgs84").lower()
 # The locator answers with the nearest grid within this distance when a point is in no grid.
