@@ -72,7 +72,10 @@ INSTALLED_APPS = [
     "wangge.core",
     "wangge.accounts",
     "wangge.geo",
+    "wangge.registers",
     "wangge.cases",
+    "wangge.party",
+    "wangge.analytics",
     "wangge.api",
     "wangge.web",
 ]

@@ -16,6 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from wangge.accounts.permissions import has_perm_at
+from wangge.core import events
 from wangge.core.audit import audit_log
 from wangge.core.exceptions import PermissionDenied, ValidationError
 
@@ -120,6 +121,8 @@ def _escalate_one(case: Case, now: datetime, calendar: Any) -> bool:
                 obj=case,
                 after={"from": current, "to": target, "due_at": case.due_at, "told": len(told)},
             )
+            case.escalation_level = target
+            events.emit("case.escalated", case=case, from_level=current, to_level=target)
     except IntegrityError:
         return False  # another scan took this rung
     return True

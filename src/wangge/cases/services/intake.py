@@ -16,6 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from wangge.accounts.permissions import has_perm_anywhere, has_perm_at
+from wangge.core import events
 from wangge.core.audit import audit_log
 from wangge.core.exceptions import PermissionDenied, ValidationError, WanggeError
 from wangge.geo.choices import Level
@@ -318,6 +319,7 @@ def _case_create(
                 "state": state,
             },
         )
+        events.emit("case.created", case=case, actor=actor)
         if not on_spot:
             # One background task tells whoever accepts the case (recipients, in-app notices,
             # delivery); it is queued with this transaction, see enqueue_with_commit.

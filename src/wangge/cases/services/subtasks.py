@@ -10,6 +10,7 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from wangge.core import events
 from wangge.core.audit import audit_log
 from wangge.core.exceptions import Conflict, InvalidTransition, PermissionDenied, ValidationError
 
@@ -88,6 +89,7 @@ def subtask_transition(
         obj=case,
         after={"subtask": subtask.pk, "department": subtask.department_id, "state": target},
     )
+    events.emit("case.subtask", subtask=subtask, action=action, actor=actor)
     from .notify import after_subtask
 
     transaction.on_commit(lambda: after_subtask(subtask.pk, action))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -11,6 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from wangge.accounts.models import User
+from wangge.core import events
 from wangge.core.audit import audit_log
 from wangge.core.exceptions import (
     Conflict,
@@ -457,6 +459,7 @@ def case_transition(
     _require(t, data)
     now = now or timezone.now()
     ctx = _Ctx(case, actor, data, now)
+    previous = copy.copy(case)  # what event subscribers compare against
     _apply(action, ctx)
     before = _snapshot(case)
     target = t.target or case.state
@@ -509,6 +512,7 @@ def case_transition(
         before=before,
         after={**_snapshot(case), **({"note": ctx.note} if ctx.note else {})},
     )
+    events.emit("case.transitioned", case=case, previous=previous, action=action, actor=actor)
     from .notify import after_transition
 
     transaction.on_commit(lambda: after_transition(case.pk, action, getattr(actor, "pk", None)))
