@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import models, transaction
+from django.db import connection, models, transaction
 from django.utils import timezone
 
 from .context import client_ip_var, current_request_id
@@ -31,9 +31,35 @@ def _jsonable(value: Any) -> Any:
     return json.loads(json.dumps(value, cls=DjangoJSONEncoder, ensure_ascii=False))
 
 
-def record_digest(
+DIGEST_VERSION = 2
+
+# The body: every field but the chain links, as one canonical JSON text.
+_BODY_FIELDS = (
+    "created_at",
+    "actor_id",
+    "actor_name",
+    "action",
+    "object_type",
+    "object_id",
+    "object_repr",
+    "region_path",
+    "before",
+    "after",
+    "request_id",
+    "ip_address",
+)
+
+
+def _when(created_at: datetime) -> str:
+    return created_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _canonical(payload: dict[str, Any]) -> str:
+    return json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+
+
+def record_body(
     *,
-    seq: int,
     created_at: datetime,
     actor_id: int | None,
     actor_name: str,
@@ -46,45 +72,106 @@ def record_digest(
     after: Any,
     request_id: str,
     ip_address: str,
-    prev_hash: str,
 ) -> str:
-    payload = {
-        "seq": seq,
-        "created_at": created_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
-        "actor_id": actor_id,
-        "actor_name": actor_name,
-        "action": action,
-        "object_type": object_type,
-        "object_id": object_id,
-        "object_repr": object_repr,
-        "region_path": region_path,
-        "before": before,
-        "after": after,
-        "request_id": request_id,
-        "ip_address": ip_address,
-        "prev_hash": prev_hash,
-    }
-    blob = json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-    return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+    return _canonical(
+        {
+            "created_at": _when(created_at),
+            "actor_id": actor_id,
+            "actor_name": actor_name,
+            "action": action,
+            "object_type": object_type,
+            "object_id": object_id,
+            "object_repr": object_repr,
+            "region_path": region_path,
+            "before": before,
+            "after": after,
+            "request_id": request_id,
+            "ip_address": ip_address,
+        }
+    )
+
+
+def digest_v2(*, seq: int, prev_hash: str, body: str) -> str:
+    """``sha256("v2|<seq>|<prev_hash>|<body>")``; the PostgreSQL append computes the same."""
+    return hashlib.sha256(f"v2|{seq}|{prev_hash}|{body}".encode()).hexdigest()
+
+
+def _digest_v1(record: AuditRecord) -> str:
+    payload = {f: getattr(record, f) for f in _BODY_FIELDS}
+    payload.update(created_at=_when(record.created_at), seq=record.seq, prev_hash=record.prev_hash)
+    return hashlib.sha256(_canonical(payload).encode("utf-8")).hexdigest()
 
 
 def _digest_of(record: AuditRecord) -> str:
-    return record_digest(
-        seq=record.seq,
-        created_at=record.created_at,
-        actor_id=record.actor_id,
-        actor_name=record.actor_name,
-        action=record.action,
-        object_type=record.object_type,
-        object_id=record.object_id,
-        object_repr=record.object_repr,
-        region_path=record.region_path,
-        before=record.before,
-        after=record.after,
-        request_id=record.request_id,
-        ip_address=record.ip_address,
-        prev_hash=record.prev_hash,
-    )
+    if record.digest_version == 1:
+        return _digest_v1(record)
+    if record.digest_version != 2:
+        return ""  # an unknown version never verifies
+    body = record_body(**{f: getattr(record, f) for f in _BODY_FIELDS})
+    return digest_v2(seq=record.seq, prev_hash=record.prev_hash, body=body)
+
+
+# PostgreSQL: one statement locks the head row, advances it — the new hash is computed from the
+# old head inside the UPDATE — and inserts the record. The head's row lock is taken here, as late
+# as possible, and held only until the caller's COMMIT; a concurrent append waits on it and then
+# re-evaluates the UPDATE against the committed head (READ COMMITTED), so the chain stays linear.
+_PG_APPEND = """
+WITH h AS (
+    UPDATE core_audithead
+       SET last_seq = last_seq + 1,
+           prev_hash = last_hash,
+           last_hash = encode(sha256(convert_to(
+               'v2|' || (last_seq + 1)::text || '|' || last_hash || '|' || %s, 'UTF8')), 'hex')
+     WHERE id = 1
+    RETURNING last_seq, prev_hash, last_hash
+)
+INSERT INTO core_auditrecord (
+    seq, prev_hash, hash, digest_version, created_at, actor_id, actor_name, action, object_type,
+    object_id, object_repr, region_path, before, after, request_id, ip_address)
+SELECT h.last_seq, h.prev_hash, h.last_hash, 2, %s, %s, %s, %s, %s, %s, %s, %s,
+       %s::jsonb, %s::jsonb, %s, %s
+  FROM h
+RETURNING id, seq, prev_hash, hash
+"""
+
+
+def _append_postgresql(record: AuditRecord, body: str) -> bool:
+    """Append ``record`` in one round trip; False when the head row does not exist yet."""
+    params = [
+        body,
+        record.created_at,
+        record.actor_id,
+        record.actor_name,
+        record.action,
+        record.object_type,
+        record.object_id,
+        record.object_repr,
+        record.region_path,
+        None if record.before is None else json.dumps(record.before, ensure_ascii=False),
+        None if record.after is None else json.dumps(record.after, ensure_ascii=False),
+        record.request_id,
+        record.ip_address,
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(_PG_APPEND, params)
+        row = cursor.fetchone()
+    if row is None:
+        return False
+    record.pk, record.seq, record.prev_hash, record.hash = row
+    record._state.adding = False
+    record._state.db = connection.alias
+    return True
+
+
+def _append_orm(record: AuditRecord, body: str) -> None:
+    """Any other database: lock (SQLite serialises writers itself), link, insert, advance."""
+    head, _ = AuditHead.objects.select_for_update().get_or_create(id=1)
+    record.seq = head.last_seq + 1
+    record.prev_hash = head.last_hash
+    record.hash = digest_v2(seq=record.seq, prev_hash=record.prev_hash, body=body)
+    record.save(force_insert=True)
+    head.last_seq, head.prev_hash, head.last_hash = record.seq, record.prev_hash, record.hash
+    head.save(update_fields=["last_seq", "prev_hash", "last_hash"])
 
 
 def audit_log(
@@ -99,7 +186,10 @@ def audit_log(
     before: dict[str, Any] | None = None,
     after: dict[str, Any] | None = None,
 ) -> AuditRecord:
-    """Append one audit record. ``actor`` may be a user, ``None`` (system) or a string."""
+    """Append one audit record. ``actor`` may be a user, ``None`` (system) or a string.
+
+    Call it as the last write of a business transaction where possible: on PostgreSQL the chain
+    head stays locked from the append until the transaction commits."""
     if obj is not None:
         object_type = object_type or obj._meta.label_lower
         object_id = object_id or str(obj.pk)
@@ -114,31 +204,32 @@ def audit_log(
         actor_name = "system"
     else:
         actor_name = actor.get_username()
+    record = AuditRecord(
+        created_at=timezone.now(),
+        actor_id=actor_id,
+        actor_name=actor_name[:150],
+        action=action,
+        object_type=object_type,
+        object_id=str(object_id),
+        object_repr=object_repr[:255],
+        region_path=region_path[:255],
+        before=_jsonable(before),
+        after=_jsonable(after),
+        request_id=current_request_id(),
+        ip_address=client_ip_var.get() or "",
+        digest_version=DIGEST_VERSION,
+    )
+    body = record_body(**{f: getattr(record, f) for f in _BODY_FIELDS})
     # Join the caller's transaction without a savepoint: a failed append must fail the whole
-    # business write anyway, and the savepoint costs two round trips per audited write.
+    # business write anyway, and a savepoint costs two round trips per audited write.
     with transaction.atomic(savepoint=False):
-        head, _ = AuditHead.objects.select_for_update().get_or_create(id=1)
-        record = AuditRecord(
-            seq=head.last_seq + 1,
-            created_at=timezone.now(),
-            actor_id=actor_id,
-            actor_name=actor_name[:150],
-            action=action,
-            object_type=object_type,
-            object_id=str(object_id),
-            object_repr=object_repr[:255],
-            region_path=region_path[:255],
-            before=_jsonable(before),
-            after=_jsonable(after),
-            request_id=current_request_id(),
-            ip_address=client_ip_var.get() or "",
-            prev_hash=head.last_hash,
-        )
-        record.hash = _digest_of(record)
-        record.save(force_insert=True)
-        head.last_seq = record.seq
-        head.last_hash = record.hash
-        head.save(update_fields=["last_seq", "last_hash"])
+        if connection.vendor == "postgresql":
+            if not _append_postgresql(record, body):
+                AuditHead.objects.get_or_create(id=1)
+                if not _append_postgresql(record, body):  # pragma: no cover - head just made
+                    raise RuntimeError("audit chain head missing")
+        else:
+            _append_orm(record, body)
     return record
 
 

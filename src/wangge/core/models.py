@@ -43,6 +43,11 @@ class AuditRecord(models.Model):
     ip_address = models.CharField(_("来源地址"), max_length=64, blank=True)
     prev_hash = models.CharField(max_length=64)
     hash = models.CharField(max_length=64, unique=True)
+    # 1: sha256 of one JSON document of every field (the first releases); 2: sha256 of
+    # "v2|seq|prev_hash|<JSON of the other fields>", which PostgreSQL computes in the append
+    # statement itself (core/audit.py). The version is inside the hashed text, so it cannot be
+    # flipped without breaking the hash.
+    digest_version = models.PositiveSmallIntegerField(default=1)
 
     class Meta:
         ordering = ["-seq"]
@@ -61,6 +66,7 @@ class AuditHead(models.Model):
     id = models.PositiveSmallIntegerField(primary_key=True, default=1)
     last_seq = models.BigIntegerField(default=0)
     last_hash = models.CharField(max_length=64, default="0" * 64)
+    prev_hash = models.CharField(max_length=64, default="0" * 64)  # set by the one-statement append
 
     class Meta:
         default_permissions = ()

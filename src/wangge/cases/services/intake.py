@@ -306,6 +306,12 @@ def _case_create(
                 public_text=_("网格员已现场处置，问题已办结。"),
                 now=now,
             )
+        events.emit("case.created", case=case, actor=actor)
+        if not on_spot:
+            # One background task tells whoever accepts the case (recipients, in-app notices,
+            # delivery); it is queued with this transaction, see enqueue_with_commit.
+            announce_in_background(case.pk, "report", None)
+        # Last: on PostgreSQL the audit append locks the chain head until COMMIT.
         audit_log(
             actor=actor,
             action="cases.create",
@@ -319,11 +325,6 @@ def _case_create(
                 "state": state,
             },
         )
-        events.emit("case.created", case=case, actor=actor)
-        if not on_spot:
-            # One background task tells whoever accepts the case (recipients, in-app notices,
-            # delivery); it is queued with this transaction, see enqueue_with_commit.
-            announce_in_background(case.pk, "report", None)
 
     # Only the writes hold the transaction (on SQLite: the database's write lock), all in one
     # without savepoints. A clash on the unique tracking code or client key rolls it back: a

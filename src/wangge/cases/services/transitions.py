@@ -505,14 +505,14 @@ def case_transition(
         data=ctx.event_data,
         now=now,
     )
-    audit_log(
+    events.emit("case.transitioned", case=case, previous=previous, action=action, actor=actor)
+    audit_log(  # last write: on PostgreSQL it holds the audit chain head until COMMIT
         actor=actor,
         action=f"cases.{action}",
         obj=case,
         before=before,
         after={**_snapshot(case), **({"note": ctx.note} if ctx.note else {})},
     )
-    events.emit("case.transitioned", case=case, previous=previous, action=action, actor=actor)
     from .notify import after_transition
 
     transaction.on_commit(lambda: after_transition(case.pk, action, getattr(actor, "pk", None)))

@@ -82,3 +82,53 @@ def test_deleting_a_user_named_in_the_log_keeps_the_chain_intact():
     user.delete()
     assert list(audit_verify()) == []
     assert AuditRecord.objects.get(action="test.by_user").actor_name == "leaver"
+
+
+def test_the_returned_record_is_the_stored_one():
+    record = _chain(2)[1]
+    stored = AuditRecord.objects.get(pk=record.pk)
+    assert (stored.seq, stored.prev_hash, stored.hash) == (2, record.prev_hash, record.hash)
+    assert stored.digest_version == 2 and stored.after == {"n": 1, "name": "网格"}
+
+
+def test_the_database_and_python_compute_the_same_digest():
+    """On PostgreSQL the append statement hashes; verification recomputes in Python."""
+    from wangge.core.audit import _digest_of
+
+    for record in AuditRecord.objects.order_by("seq").all():
+        assert _digest_of(record) == record.hash
+    _chain(3)
+    assert all(_digest_of(r) == r.hash for r in AuditRecord.objects.all())
+
+
+def test_records_of_the_first_digest_version_still_verify():
+    """A chain written by an earlier release (digest v1) continues with v2 records."""
+    from wangge.core.audit import _digest_v1
+    from wangge.core.models import AuditHead
+
+    records = _chain(2)
+    for r in records:  # rewrite them as the first releases wrote them
+        r.digest_version = 1
+        r.prev_hash = records[0].prev_hash if r.seq == 1 else records[0].hash
+        r.hash = _digest_v1(r)
+        AuditRecord.objects.filter(pk=r.pk).update(digest_version=1, hash=r.hash)
+        if r.seq == 1:
+            records[0] = r
+    AuditRecord.objects.filter(pk=records[1].pk).update(prev_hash=records[0].hash)
+    last = AuditRecord.objects.get(pk=records[1].pk)
+    last.hash = _digest_v1(last)
+    AuditRecord.objects.filter(pk=last.pk).update(hash=last.hash)
+    AuditHead.objects.filter(id=1).update(last_hash=last.hash)
+    audit_log(actor="tester", action="test.after_upgrade")
+    assert list(AuditRecord.objects.order_by("seq").values_list("digest_version", flat=True)) == [
+        1,
+        1,
+        2,
+    ]
+    assert list(audit_verify()) == []
+
+
+def test_flipping_the_digest_version_is_detected():
+    records = _chain(3)
+    AuditRecord.objects.filter(pk=records[1].pk).update(digest_version=1)
+    assert [(p.kind, p.seq) for p in audit_verify()] == [("altered", 2)]
