@@ -137,7 +137,7 @@ RETURNING id, seq, prev_hash, hash
 
 def _append_postgresql(record: AuditRecord, body: str) -> bool:
     """Append ``record`` in one round trip; False when the head row does not exist yet."""
-    params = [
+    params: list[Any] = [
         body,
         record.created_at,
         record.actor_id,
