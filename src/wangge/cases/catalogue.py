@@ -157,6 +157,7 @@ def invalidate_catalogue() -> None:
 _types_lock = threading.Lock()
 _types: tuple[int, dict[str, tuple[tuple[Any, ...], tuple[Any, ...] | None]]] | None = None
 _MT_FIELDS = [f.attname for f in MatterType._meta.concrete_fields]
+_MT_ID = _MT_FIELDS.index("id")
 _MTV_FIELDS = [f.attname for f in MatterTypeVersion._meta.concrete_fields]
 
 
@@ -171,18 +172,22 @@ def _load_types() -> dict[str, tuple[tuple[Any, ...], tuple[Any, ...] | None]]:
     return types
 
 
-def active_matter_type(code: str) -> MatterType | None:
-    """The active matter type ``code`` with its current version, as
-    ``MatterType.objects.select_related("current_version").filter(code=code, active=True)``
-    would answer, from a per-process copy of the catalogue kept per catalogue version.
-    Each call returns fresh instances (values deep-copied), safe to change or attach to a case."""
+def _catalogue_rows() -> dict[str, tuple[tuple[Any, ...], tuple[Any, ...] | None]]:
     global _types
     number = catalogue_number()
     cached = _types
     if cached is None or cached[0] != number:
         with _types_lock:
             cached = _types = (number, _load_types())
-    row = cached[1].get(code)
+    return cached[1]
+
+
+def active_matter_type(code: str) -> MatterType | None:
+    """The active matter type ``code`` with its current version, as
+    ``MatterType.objects.select_related("current_version").filter(code=code, active=True)``
+    would answer, from a per-process copy of the catalogue kept per catalogue version.
+    Each call returns fresh instances (values deep-copied), safe to change or attach to a case."""
+    row = _catalogue_rows().get(code)
     if row is None:
         return None
     values, version = copy.deepcopy(row)
@@ -194,6 +199,12 @@ def active_matter_type(code: str) -> MatterType | None:
     else:
         mt.current_version = None
     return mt
+
+
+def active_matter_type_id(code: str) -> int | None:
+    """The id of the active matter type ``code`` (from the same per-process copy)."""
+    row = _catalogue_rows().get(code)
+    return None if row is None else row[0][_MT_ID]
 
 
 def rules_of(matter_type: MatterType) -> dict[str, Any]:

@@ -11,7 +11,6 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -387,18 +386,31 @@ def case_duplicate_candidates(
             reported_at__gte=case.reported_at - window,
         )
         .exclude(pk=case.pk)
-        .annotate(matter_code=F("matter_type__code"))
         .order_by()
-        .only(*DUPLICATE_FIELDS)[:DUPLICATE_SCAN_CAP]
+        .values_list(*DUPLICATE_FIELDS, "state", "matter_type_id")[:DUPLICATE_SCAN_CAP]
     )
+    # Plain tuples, not model instances, for the rows inside the box (a busy street corner has
+    # many); instances are built for the few that are shown.
+    related_ids = _matter_type_ids(related) if related is not None else None
     found = [
-        (d, c.pk, c)
-        for c in rows
-        if c.state in OPEN_STATES
-        and (related is None or c.matter_code in related)
-        and (d := _metres(case.lon, case.lat, c.lon, c.lat)) <= radius_m
+        (d, row)
+        for row in rows
+        if row[-2] in OPEN_STATES
+        and (related_ids is None or row[-1] in related_ids)
+        and (d := _metres(case.lon, case.lat, row[4], row[5])) <= radius_m
     ]
-    return [c for _, _, c in sorted(found, key=lambda x: (x[0], x[1]))[:limit]]
+    found.sort(key=lambda x: (x[0], x[1][0]))
+    return [
+        Case.from_db(Case.objects.db, list(DUPLICATE_FIELDS), row[: len(DUPLICATE_FIELDS)])
+        for _, row in found[:limit]
+    ]
+
+
+def _matter_type_ids(codes: set[str]) -> set[int]:
+    """Ids of the matter types ``codes`` from the per-process catalogue copy."""
+    from ..catalogue import active_matter_type_id
+
+    return {i for code in codes if (i := active_matter_type_id(code)) is not None}
 
 
 def case_merge(*, actor: Any, case: Case, into: Case, expected_version: int) -> Case:
