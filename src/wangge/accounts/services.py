@@ -50,7 +50,10 @@ def user_create(
     email: str = "",
     validate: bool = True,
     audit: bool = True,
+    region_path: str = "",
 ) -> User:
+    """Create an account. ``region_path`` files the audit record under the area the account is
+    made for (its first grant), so auditors of that area see it; without it only superusers do."""
     username = username.strip()
     errors: dict[str, list[str]] = {}
     if not username:
@@ -85,7 +88,11 @@ def user_create(
     user.save()
     if audit:
         audit_log(
-            actor=actor, action="accounts.user_create", obj=user, after={"username": username}
+            actor=actor,
+            action="accounts.user_create",
+            obj=user,
+            region_path=region_path,
+            after={"username": username},
         )
     return user
 
@@ -112,6 +119,7 @@ def user_create_with_role(
         display_name=display_name,
         mobile=mobile,
         title=title,
+        region_path=region.path,
     )
     role_assign(actor=actor, user=user, role=role, region=region)
     return user
@@ -196,7 +204,13 @@ def api_token_create(
         key_hash=_hash_token(raw),
         expires_at=expires_at,
     )
-    audit_log(actor=actor, action="accounts.token_create", obj=user, after={"token": token.prefix})
+    audit_log(
+        actor=actor,
+        action="accounts.token_create",
+        obj=user,
+        region_path=_home_path(user),
+        after={"token": token.prefix},
+    )
     return token, raw
 
 
@@ -205,8 +219,18 @@ def api_token_revoke(*, actor: Any, token: ApiToken) -> None:
     token.revoked_at = timezone.now()
     token.save(update_fields=["revoked_at"])
     audit_log(
-        actor=actor, action="accounts.token_revoke", obj=token.user, after={"token": token.prefix}
+        actor=actor,
+        action="accounts.token_revoke",
+        obj=token.user,
+        region_path=_home_path(token.user),
+        after={"token": token.prefix},
     )
+
+
+def _home_path(user: User) -> str:
+    """The region of the user's first grant ("" for none): where their audit records file."""
+    first = user.assignments.select_related("region").order_by("region__path").first()
+    return first.region.path if first else ""
 
 
 def api_token_authenticate(raw: str) -> User | None:

@@ -68,3 +68,28 @@ def test_inactive_users_token_stops_working():
     user.is_active = False
     user.save()
     assert api_token_authenticate(raw) is None
+
+
+def test_account_and_token_records_are_filed_under_the_users_area(tree):
+    """An area auditor sees who made accounts and tokens there (not only superusers)."""
+    from wangge.accounts.models import Role
+    from wangge.accounts.services import user_create_with_role
+    from wangge.core.models import AuditRecord
+
+    grid = tree.grids[0]
+    admin = make_user("area_admin", role="sysadmin", region=tree.streets[0])
+    user = user_create_with_role(
+        actor=admin,
+        username="new_worker",
+        password=None,
+        role=Role.objects.get(code="grid_worker"),
+        region=grid,
+    )
+    token, _ = api_token_create(actor=admin, user=user, name="phone")
+    api_token_revoke(actor=admin, token=token)
+    paths = dict(
+        AuditRecord.objects.filter(object_id=str(user.pk)).values_list("action", "region_path")
+    )
+    assert paths["accounts.user_create"] == grid.path
+    assert paths["accounts.token_create"] == grid.path
+    assert paths["accounts.token_revoke"] == grid.path
