@@ -31,21 +31,34 @@ def normalise_id_number(value: str) -> str:
     return re.sub(r"\s+", "", str(value or "")).upper()
 
 
+def _area_known(code: str) -> bool:
+    """Whether the 6-digit area code is (or was) a county code. Unlike ``ric.validate`` we do
+    not require the code to have existed in the birth year: numbers keep the code they were
+    issued under, and late registrations (补登户口) get today's code with an old birth date —
+    e.g. 320508 姑苏区 (created 2012) on people born before 2012."""
+    from stdnum import numdb
+
+    info = {k for _part, props in numdb.get("cn/loc").info(code) for k in props}
+    return "county" in info
+
+
 def validate_resident_id(value: str) -> str:
     """Return the normalised 18-character ID number or raise ``ValidationError``."""
     number = normalise_id_number(value)
+    if len(number) != 18:
+        raise ValidationError(_("身份证号码应为18位"))
+    if not number[:-1].isdigit() or not (number[-1].isdigit() or number[-1] == "X"):
+        raise ValidationError(_("身份证号码格式错误(前17位应为数字，末位为数字或X)"))
+    if ric.calc_check_digit(number) != number[-1]:
+        raise ValidationError(_("身份证号码校验位错误"))
     try:
-        ric.validate(number)
-    except stdnum_exc.InvalidChecksum as exc:
-        raise ValidationError(_("身份证号码校验位错误")) from exc
-    except stdnum_exc.InvalidLength as exc:
-        raise ValidationError(_("身份证号码应为18位")) from exc
-    except stdnum_exc.InvalidFormat as exc:
-        raise ValidationError(_("身份证号码格式错误(前17位应为数字，末位为数字或X)")) from exc
-    except stdnum_exc.InvalidComponent as exc:
-        raise ValidationError(_("身份证号码中的出生日期或地区代码无效")) from exc
+        birth = ric.get_birth_date(number)
     except stdnum_exc.ValidationError as exc:
-        raise ValidationError(_("身份证号码无效")) from exc
+        raise ValidationError(_("身份证号码中的出生日期无效")) from exc
+    if birth > date.today() or birth.year < 1880:
+        raise ValidationError(_("身份证号码中的出生日期无效"))
+    if not _area_known(number[:6]):
+        raise ValidationError(_("身份证号码中的地区代码无效"))
     return number
 
 
