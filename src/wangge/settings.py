@@ -229,8 +229,8 @@ EMAIL_BACKEND = env("EMAIL_BACKEND") or "django.core.mail.backends.console.Email
 # others kept only to decrypt during `wangge registers rotate-key`. WANGGE_PII_INDEX_KEY (≥ 32
 # characters) keys the HMAC blind index used for exact search. Development (DEBUG) falls back to
 # fixed keys; anything else refuses to start without real ones.
-DEV_PII_KEY = "ZGV2ZWxvcG1lbnQtb25seS1waWkta2V5LTMyLWJ5dGU="  # noqa: S105
-DEV_PII_INDEX_KEY = "wangge-development-only-pii-blind-index-key"  # noqa: S105
+DEV_PII_KEY = "ZGV2ZWxvcG1lbnQtb25seS1waWkta2V5LTMyLWJ5dGU="
+DEV_PII_INDEX_KEY = "wangge-development-only-pii-blind-index-key"
 WANGGE_PII_KEYS = [k.strip() for k in (env("WANGGE_PII_KEYS") or "").split(",") if k.strip()]
 WANGGE_PII_INDEX_KEY = env("WANGGE_PII_INDEX_KEY") or ""
 if not WANGGE_PII_KEYS or not WANGGE_PII_INDEX_KEY:
