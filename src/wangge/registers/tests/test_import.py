@@ -56,7 +56,7 @@ def test_dry_run_reports_every_bad_row_and_writes_nothing(world):
     assert report[(3, "证件号码")] == "身份证号码校验位错误"
     assert report[(4, "网格代码")] == "网格代码不存在或不在您的管辖范围内"
     assert "日期" in report[(5, "出生日期")]
-    assert "文件内证件号码重复(与第2行)" == report[(6, "证件号码")]
+    assert report[(6, "证件号码")] == "文件内证件号码重复(与第2行)"
     assert report[(7, "网格代码")] == "网格代码不存在或不在您的管辖范围内"
     assert result.error_count == 5 and not result.written
     assert not Person.objects.exists()
