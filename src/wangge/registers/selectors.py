@@ -375,22 +375,23 @@ def grid_profile(user: Any, region: Region, *, now: Any = None) -> GridProfile:
     today = timezone.localdate(now)
     prefix = region.path
     profile = GridProfile(region=region)
-    people = Person.objects.filter(subtree_q(prefix), erased_at__isnull=True)
+    # The grids of the subtree (the region table is small): every count below is then an
+    # indexed lookup on the ``grid`` foreign key, whose cost follows the size of the area, not
+    # of the city (bench/bench_registers.py).
+    grid_ids = list(Region.objects.filter(subtree_q(prefix, "path")).values_list("pk", flat=True))
+    in_area = Q(grid_id__in=grid_ids)
+    people = Person.objects.filter(in_area, erased_at__isnull=True)
     aggregates: dict[str, Any] = {"people": Count("id")}
     for flag in PersonFlag.values:
         aggregates[flag] = Count("id", filter=flag_q(flag, today=today))
     row = people.aggregate(**aggregates)
     profile.people = row.pop("people")
     profile.by_flag = {k: int(v) for k, v in row.items()}
-    profile.households = Household.objects.filter(subtree_q(prefix)).count()
-    counts = (
-        SensitiveGroupCount.objects.filter(subtree_q(prefix))
-        .values("group")
-        .annotate(n=Sum("count"))
-    )
+    profile.households = Household.objects.filter(in_area).count()
+    counts = SensitiveGroupCount.objects.filter(in_area).values("group").annotate(n=Sum("count"))
     by_group = {c["group"]: int(c["n"] or 0) for c in counts}
     profile.special_groups = {g: by_group.get(g, 0) for g in SensitiveGroup.values}
-    house_row = House.objects.filter(subtree_q(prefix)).aggregate(
+    house_row = House.objects.filter(in_area).aggregate(
         total=Count("id"),
         rented=Count("id", filter=Q(rental_status__in=["rented", "partly_rented"])),
         hazards=Count("id", filter=~Q(hazards=[])),
@@ -398,8 +399,8 @@ def grid_profile(user: Any, region: Region, *, now: Any = None) -> GridProfile:
     profile.houses = house_row["total"]
     profile.rented_houses = house_row["rented"]
     profile.hazard_houses = house_row["hazards"]
-    profile.organisations = Organisation.objects.filter(subtree_q(prefix), is_active=True).count()
-    comp = Component.objects.filter(subtree_q(prefix)).values("status").annotate(n=Count("id"))
+    profile.organisations = Organisation.objects.filter(in_area, is_active=True).count()
+    comp = Component.objects.filter(in_area).values("status").annotate(n=Count("id"))
     profile.components_by_status = {c["status"]: c["n"] for c in comp}
     profile.components = sum(profile.components_by_status.values())
     plans = _effective_plans([prefix])
