@@ -146,7 +146,8 @@ def test_houses_organisations_and_components_import(world):
     houses = [
         {"grid": world.g_a.code, "building_code": "B1", "building_name": "1幢",
          "building_address": "十全街1号1幢", "unit": "1单元", "room": "101", "code": "F1",
-         "use": "住宅", "ownership": "私有产权", "rental_status": "出租", "hazards": "群租、消防隐患"},
+         "use": "住宅", "ownership": "私有产权", "rental_status": "出租",
+         "hazards": "群租、消防隐患"},
         {"grid": world.g_a.code, "building_code": "B1", "building_name": "1幢",
          "building_address": "十全街1号1幢", "unit": "1单元", "room": "101", "code": "F2",
          "use": "住宅", "ownership": "私有产权"},

@@ -169,8 +169,8 @@ def test_api_matrix(m):
     assert worker.get(url).json()["people"] == 2
     assert worker.get(f"{base}/grids/{m.g_other.code}/profile").status_code == 404
     # imports: 401 / 403 / 201 / refused rows; jobs 401 / 404 / 200 / 404
-    data = base64.b64encode(people_xlsx([{"grid": m.g_other.code, "name": "x",
-                                          "id_number": "440524188001010014"}])).decode()  # fmt: skip
+    row = {"grid": m.g_other.code, "name": "x", "id_number": "440524188001010014"}
+    data = base64.b64encode(people_xlsx([row])).decode()
     job_in = {"kind": "people", "file_name": "a.xlsx", "content_base64": data, "dry_run": False}
     assert anon.post(base + "/imports", job_in, content_type=ct).status_code == 401
     assert none.post(base + "/imports", job_in, content_type=ct).status_code == 403
