@@ -17,6 +17,9 @@ GROUPS = """Wangge commands (wangge COMMAND --help for details):
   geo export             export regions as GeoJSON
   geo locate LON LAT     locate a point to its deepest region (JSON)
   audit verify           verify the hash chain of the audit log
+  registers import KIND FILE.xlsx [--dry-run] [--update]
+                         import people/houses/organisations/components (row report)
+  registers template|export KIND FILE.xlsx, registers rotate-key | generate-key
   worker                 run the background task worker (with heartbeat and periodic jobs)
 
 All Django management commands are available too (migrate, createsuperuser, …).

@@ -224,6 +224,30 @@ WANGGE_NOTIFY_ADAPTERS = [
     a.strip() for a in (env("WANGGE_NOTIFY_ADAPTERS") or "console").split(",") if a.strip()
 ]
 EMAIL_BACKEND = env("EMAIL_BACKEND") or "django.core.mail.backends.console.EmailBackend"
+# Registers: personal data (ID numbers, phones, special groups) is encrypted with AES-256-GCM.
+# WANGGE_PII_KEYS is a comma-separated list of base64url 32-byte keys, the first one current, the
+# others kept only to decrypt during `wangge registers rotate-key`. WANGGE_PII_INDEX_KEY (≥ 32
+# characters) keys the HMAC blind index used for exact search. Development (DEBUG) falls back to
+# fixed keys; anything else refuses to start without real ones.
+DEV_PII_KEY = "ZGV2ZWxvcG1lbnQtb25seS1waWkta2V5LTMyLWJ5dGU="
+DEV_PII_INDEX_KEY = "wangge-development-only-pii-blind-index-key"
+WANGGE_PII_KEYS = [k.strip() for k in (env("WANGGE_PII_KEYS") or "").split(",") if k.strip()]
+WANGGE_PII_INDEX_KEY = env("WANGGE_PII_INDEX_KEY") or ""
+if not WANGGE_PII_KEYS or not WANGGE_PII_INDEX_KEY:
+    if PRODUCTION or not DEBUG:
+        raise ImproperlyConfigured(
+            "Set WANGGE_PII_KEYS and WANGGE_PII_INDEX_KEY (personal data encryption keys; "
+            "`wangge registers generate-key` prints a new one)."
+        )
+    WANGGE_PII_KEYS = WANGGE_PII_KEYS or [DEV_PII_KEY]
+    WANGGE_PII_INDEX_KEY = WANGGE_PII_INDEX_KEY or DEV_PII_INDEX_KEY
+elif PRODUCTION and (DEV_PII_KEY in WANGGE_PII_KEYS or WANGGE_PII_INDEX_KEY == DEV_PII_INDEX_KEY):
+    raise ImproperlyConfigured("WANGGE_PRODUCTION=1 refuses the development PII keys.")
+if len(WANGGE_PII_INDEX_KEY) < 32:
+    raise ImproperlyConfigured("WANGGE_PII_INDEX_KEY must be at least 32 characters.")
+# Register imports (Excel) up to this size run in the request; larger ones (100,000 people is a
+# few MB) run in the background worker with progress shown on the job page.
+REGISTERS_SYNC_IMPORT_MAX_BYTES = env_int("REGISTERS_SYNC_IMPORT_MAX_BYTES", 256 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024  # JSON/form bodies; files stream to disk
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 API_TOKEN_PREFIX = "wg_"  # noqa: S105 (a visible prefix, not a secret)

@@ -27,20 +27,71 @@ CHANGE_MATTERTYPE = "cases.change_mattertype"
 CASE_WORKER = [VIEW_CASE, ADD_CASE, TRANSITION_CASE]
 CASE_DISPATCHER = [*CASE_WORKER, DISPATCH_CASE, APPROVE_CASE, SUPERVISE_CASE]
 
+# Registers (issue 4). Viewing shows identifiers masked; reveal_pii unmasks one record at a time
+# with a reason (audited); view_sensitive shows 特殊人群 individuals (others see counts only).
+REG_VIEW = [
+    "registers.view_person",
+    "registers.view_household",
+    "registers.view_building",
+    "registers.view_house",
+    "registers.view_organisation",
+    "registers.view_component",
+    "registers.view_visit",
+    "registers.view_careplan",
+]
+REG_EDIT = [
+    "registers.add_person",
+    "registers.change_person",
+    "registers.change_household",
+    "registers.change_building",
+    "registers.change_house",
+    "registers.change_organisation",
+    "registers.change_component",
+    "registers.add_visit",
+]
+REVEAL_PII = "registers.reveal_pii"
+VIEW_SENSITIVE = "registers.view_sensitive"
+EXPORT_PERSON = "registers.export_person"
+ERASE_PERSON = "registers.erase_person"
+IMPORT_REGISTERS = "registers.import_registers"
+CHANGE_CAREPLAN = "registers.change_careplan"
+REG_MANAGER = [
+    *REG_VIEW,
+    *REG_EDIT,
+    REVEAL_PII,
+    VIEW_SENSITIVE,
+    EXPORT_PERSON,
+    IMPORT_REGISTERS,
+    CHANGE_CAREPLAN,
+]
+
 SYSTEM_ROLES: dict[str, dict[str, Any]] = {
     "resident": {"name": _("居民"), "permissions": []},
-    "grid_worker": {"name": _("网格员"), "permissions": [*STAFF_BASE, *CASE_WORKER]},
+    "grid_worker": {
+        "name": _("网格员"),
+        "permissions": [*STAFF_BASE, *CASE_WORKER, *REG_VIEW, *REG_EDIT, REVEAL_PII],
+    },
     "micro_grid_worker": {
         "name": _("微网格员(楼栋长)"),
-        "permissions": [*STAFF_BASE, VIEW_CASE, ADD_CASE],
+        "permissions": [
+            *STAFF_BASE,
+            VIEW_CASE,
+            ADD_CASE,
+            "registers.view_person",
+            "registers.view_household",
+            "registers.view_building",
+            "registers.view_house",
+            "registers.view_visit",
+            "registers.add_visit",
+        ],
     },
     "community_secretary": {
         "name": _("网格长/社区书记"),
-        "permissions": [*STAFF_BASE, VIEW_USERS, *CASE_DISPATCHER],
+        "permissions": [*STAFF_BASE, VIEW_USERS, *CASE_DISPATCHER, *REG_MANAGER],
     },
     "street_dispatcher": {
         "name": _("街道指挥中心调度员"),
-        "permissions": [*STAFF_BASE, VIEW_USERS, VIEW_AUDIT, *CASE_DISPATCHER],
+        "permissions": [*STAFF_BASE, VIEW_USERS, VIEW_AUDIT, *CASE_DISPATCHER, *REG_MANAGER],
     },
     "district_commander": {
         "name": _("区县指挥中心"),
@@ -51,11 +102,19 @@ SYSTEM_ROLES: dict[str, dict[str, Any]] = {
             VIEW_AUDIT,
             *CASE_DISPATCHER,
             CHANGE_MATTERTYPE,
+            *REG_VIEW,
+            VIEW_SENSITIVE,
+            EXPORT_PERSON,
         ],
     },
     "department_staff": {
         "name": _("职能部门处置人员"),
-        "permissions": [*STAFF_BASE, TRANSITION_CASE],
+        "permissions": [
+            *STAFF_BASE,
+            TRANSITION_CASE,
+            "registers.view_component",
+            "registers.change_component",
+        ],
     },
     "party_member": {"name": _("党员/志愿者"), "permissions": []},
     "sysadmin": {
@@ -69,11 +128,13 @@ SYSTEM_ROLES: dict[str, dict[str, Any]] = {
             CHANGE_MATTERTYPE,
             # Granting a role needs its permissions (no escalation), so admins hold these too.
             *CASE_DISPATCHER,
+            *REG_MANAGER,
+            ERASE_PERSON,
         ],
     },
     "auditor": {
         "name": _("审计员"),
-        "permissions": [*STAFF_BASE, VIEW_AUDIT, VIEW_USERS, VIEW_CASE],
+        "permissions": [*STAFF_BASE, VIEW_AUDIT, VIEW_USERS, VIEW_CASE, *REG_VIEW],
     },
 }
 

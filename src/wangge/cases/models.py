@@ -247,6 +247,15 @@ class Case(models.Model):
     duplicate_of = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="duplicates"
     )
+    # The management component (部件) this case is about, when there is one (registers app).
+    component = models.ForeignKey(
+        "registers.Component",
+        verbose_name=_("管理部件"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="cases",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

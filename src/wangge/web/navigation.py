@@ -78,6 +78,27 @@ NAV: list[NavItem] = [
         only_if=lambda user: user.departments.exists(),
     ),
     NavItem(
+        _("实有人口"),
+        "registers:people",
+        "registers.view_person",
+        "☷",
+        _("辖区人口、户、房屋台账：证件号码和电话脱敏显示，查看完整信息需填写事由并留痕。"),
+    ),
+    NavItem(
+        _("民情地图"),
+        "registers:map",
+        "registers.view_person",
+        "◎",
+        _("独居老人户、隐患房屋、部件状态和特殊人群(汇总)图层。"),
+    ),
+    NavItem(
+        _("台账导入"),
+        "registers:imports",
+        "registers.import_registers",
+        "⇪",
+        _("下载模板、试运行、查看逐行错误报告后导入 Excel 台账。"),
+    ),
+    NavItem(
         _("用户与授权"),
         "web:users",
         "accounts.view_user",

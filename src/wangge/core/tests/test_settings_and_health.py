@@ -37,7 +37,11 @@ def test_production_refuses_the_default_secret():
 def test_secret_can_come_from_a_file(tmp_path):
     secret = tmp_path / "secret"
     secret.write_text("s" * 64)
-    result = _import_settings({"WANGGE_PRODUCTION": "1", "SECRET_KEY_FILE": str(secret)})
+    pii = {
+        "WANGGE_PII_KEYS": "a2V5LWZvci10ZXN0cy1vbmx5LTMyLWJ5dGVzLWxvbmc=",
+        "WANGGE_PII_INDEX_KEY": "i" * 40,
+    }
+    result = _import_settings({"WANGGE_PRODUCTION": "1", "SECRET_KEY_FILE": str(secret)} | pii)
     assert result.returncode == 0, result.stderr
 
 

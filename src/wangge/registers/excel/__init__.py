@@ -1,0 +1,1 @@
+"""Excel templates, import (python-calamine) and export (openpyxl) of the registers."""
