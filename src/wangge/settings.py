@@ -224,6 +224,25 @@ WANGGE_NOTIFY_ADAPTERS = [
     a.strip() for a in (env("WANGGE_NOTIFY_ADAPTERS") or "console").split(",") if a.strip()
 ]
 EMAIL_BACKEND = env("EMAIL_BACKEND") or "django.core.mail.backends.console.EmailBackend"
+# Notification channels (docs/deployment.md): group robots, SMS gateways, retries.
+NOTIFY_HTTP_TIMEOUT = float(env("NOTIFY_HTTP_TIMEOUT", "5") or 5)
+NOTIFY_MAX_ATTEMPTS = env_int("NOTIFY_MAX_ATTEMPTS", 3)
+DINGTALK_WEBHOOK_URL = env("DINGTALK_WEBHOOK_URL", "") or ""
+DINGTALK_SECRET = env("DINGTALK_SECRET", "") or ""  # 加签 secret (SEC…), optional
+WECOM_WEBHOOK_URL = env("WECOM_WEBHOOK_URL", "") or ""
+SMS_GATEWAY_URL = env("SMS_GATEWAY_URL", "") or ""
+SMS_GATEWAY_KEY_ID = env("SMS_GATEWAY_KEY_ID", "") or ""
+SMS_GATEWAY_SECRET = env("SMS_GATEWAY_SECRET", "") or ""
+SMS_GATEWAY_TEMPLATE = env("SMS_GATEWAY_TEMPLATE", "") or "【网格】{title}"
+SMS_CODE_TEMPLATE = env("SMS_CODE_TEMPLATE", "") or "【网格】验证码{code}，10分钟内有效。"
+ALIYUN_SMS_ACCESS_KEY_ID = env("ALIYUN_SMS_ACCESS_KEY_ID", "") or ""
+ALIYUN_SMS_ACCESS_KEY_SECRET = env("ALIYUN_SMS_ACCESS_KEY_SECRET", "") or ""
+ALIYUN_SMS_SIGN_NAME = env("ALIYUN_SMS_SIGN_NAME", "") or ""
+ALIYUN_SMS_TEMPLATE_CODE = env("ALIYUN_SMS_TEMPLATE_CODE", "") or ""
+ALIYUN_SMS_CODE_TEMPLATE_CODE = env("ALIYUN_SMS_CODE_TEMPLATE_CODE", "") or ""
+ALIYUN_SMS_ENDPOINT = env("ALIYUN_SMS_ENDPOINT", "") or "https://dysmsapi.aliyuncs.com/"
+# The channel for residents' verification codes: console (logs the code), sms or aliyun_sms.
+WANGGE_SMS_ADAPTER = env("WANGGE_SMS_ADAPTER", "") or "console"
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024  # JSON/form bodies; files stream to disk
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 API_TOKEN_PREFIX = "wg_"  # noqa: S105 (a visible prefix, not a secret)
