@@ -131,7 +131,7 @@ def serve() -> Iterator[Gateway]:
     gateway: Gateway
 
     class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
+        def do_POST(self) -> None:
             parts = urllib.parse.urlsplit(self.path)
             length = int(self.headers.get("Content-Length") or 0)
             req = Received(

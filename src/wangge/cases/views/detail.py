@@ -33,6 +33,7 @@ from ..selectors import (
     case_assignee_candidates,
     case_audit_for_user,
     case_duplicates_for_user,
+    case_phone_verified,
     case_timeline,
     departments_for_case,
     matter_type_list,
@@ -112,6 +113,7 @@ def _detail_context(request: HttpRequest, case: Case, **extra: Any) -> dict[str,
         "reason_actions": REASON_ACTIONS,
         "danger_actions": DANGER_ACTIONS,
         "has_after": case.attachments.filter(kind="after").exists(),
+        "phone_verified": bool(case.reporter_phone) and case_phone_verified(case),
         **map_settings(),
     }
     context.update(extra)
