@@ -130,7 +130,7 @@ class ReportForm(LocationMixin):
     client_key = forms.CharField(widget=forms.HiddenInput, max_length=64)
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        data = super().clean() or {}
         if data.get("phone_code") and not (data.get("reporter_phone") or "").strip():
             self.add_error("reporter_phone", _("请填写接收验证码的手机号。"))
         return data

@@ -131,6 +131,9 @@ def case_public_track(code: str) -> dict[str, Any]:
         "matter_type": case.matter_type.name if case.matter_type else None,
         "reported_at": case.reported_at,
         "expected_by": case.due_at if case.state in OPEN_STATES else None,
+        "expected_unit": (case.deadlines or {}).get(case.step, {}).get("unit", "")
+        if case.step
+        else "",
         "closed_at": case.closed_at,
         "rating": case.rating,
         "timeline": [

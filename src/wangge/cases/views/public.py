@@ -128,7 +128,7 @@ def report_phone_code(request: HttpRequest) -> HttpResponse:
                 % {"p": sent.phone, "m": sent.expires_in // 60}
             )
     line = {"code_message": message, "code_sent": ok}
-    if request.htmx:
+    if getattr(request, "htmx", False):
         return render(request, "cases/partials/phone_code_status.html", line)
     initial = {k: v for k, v in request.POST.items() if k in ReportForm.base_fields}
     initial["client_key"] = initial.get("client_key") or new_client_key()
