@@ -4,14 +4,14 @@ the embedded default (local memory) counts per process."""
 
 from __future__ import annotations
 
-from django.core.cache import caches
+from django.core.cache import BaseCache, caches
 from django.http import HttpRequest
 
 
-def hit(key: str, *, limit: int, window: int, alias: str = "default") -> bool:
+def hit(key: str, *, limit: int, window: int, cache: BaseCache | None = None) -> bool:
     """Count one event under ``key`` in a window of ``window`` seconds; True when this event is
     over ``limit``. ``add`` + ``incr`` are atomic on Redis (SET NX, INCR) and in local memory."""
-    cache = caches[alias]
+    cache = cache if cache is not None else caches["default"]
     key = f"ratelimit:{key}"
     cache.add(key, 0, timeout=window)
     try:
