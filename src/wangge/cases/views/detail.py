@@ -6,7 +6,6 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import messages
-from django.db import transaction
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
@@ -39,6 +38,7 @@ from ..selectors import (
     matter_type_list,
 )
 from ..services import attachment_add, case_supervise, case_transition
+from ..services.attachments import atomic_with_files
 from ..workflow import TRANSITIONS
 from .common import (
     STALE,
@@ -150,7 +150,7 @@ def case_act(request: HttpRequest, pk: int) -> HttpResponse:
         if action == "merge" and data.get("duplicate_of"):
             # The case merged into must be visible to the user too.
             data["duplicate_of"] = access_case(user, data["duplicate_of"]).pk
-        with transaction.atomic():  # photos and the step, or nothing
+        with atomic_with_files():  # photos and the step, or nothing
             kind = "after" if action == "handle" else "other"
             for content in read_photos(form.cleaned_data["photos"]):
                 attachment_add(actor=user, case=case, kind=kind, content=content)

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import messages
-from django.db import transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -35,6 +34,7 @@ from ..services import (
     case_phone_code_request,
     case_public_feedback,
 )
+from ..services.attachments import atomic_with_files
 from .common import ADD_CASE, map_settings, rate_limited, tile_crs
 
 
@@ -65,7 +65,7 @@ def report(request: HttpRequest) -> HttpResponse:
                     if data["phone_code"]
                     else None
                 )
-                with transaction.atomic():  # the case and its photos, or nothing
+                with atomic_with_files():  # the case and its photos, or nothing
                     result = case_create(
                         actor=actor,
                         source=Source.RESIDENT,
