@@ -98,3 +98,17 @@ def test_pages_show_working_time_left(world):
     assert 'class="countdown working"' in html
     html = Client().get(f"/track/{case.tracking_code}").content.decode()
     assert 'class="countdown working"' in html
+
+
+def test_countdowns_and_phone_messages_have_english_translations():
+    from django.utils import translation
+
+    with translation.override("en"):
+        assert text(at(2026, 9, 30, 17, 0), at(2026, 10, 8, 9, 30), WD) == (
+            "Overdue by 2 working hours"
+        )
+        assert "4 working hours" in text(at(2026, 11, 23, 11, 0), at(2026, 11, 20, 17, 0), WH)
+        assert (
+            translation.gettext("验证码不正确，还可尝试%(n)d次。")
+            == "Wrong code; %(n)d tries left."
+        )
