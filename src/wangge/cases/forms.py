@@ -193,6 +193,7 @@ class WorkerReportForm(ReportForm):
 # Which posted fields each action passes to ``case_transition``.
 ACTION_FIELDS: dict[str, tuple[str, ...]] = {
     "accept": ("matter_type", "urgency"),
+    "reclassify": ("matter_type", "urgency", "reason"),
     "reject": ("reason",),
     "merge": ("duplicate_of",),
     "dispatch": ("assignee", "department"),
