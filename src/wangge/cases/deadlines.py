@@ -71,19 +71,38 @@ class WorkCalendar:
         raise ValueError("working time beyond the calendar horizon")
 
     def between(self, start: datetime, end: datetime) -> timedelta:
-        """Working time elapsed from ``start`` to ``end`` (zero when ``end`` is earlier)."""
+        """Working time elapsed from ``start`` to ``end`` (zero when ``end`` is earlier).
+
+        The first and last day are cut to the instants; each whole day between adds its
+        working periods when it is a workday (no per-period datetimes for those: countdowns
+        call this for every case on a page)."""
         if end <= start:
             return timedelta(0)
         start = start.astimezone(self.tz)
         end = end.astimezone(self.tz)
-        total = timedelta(0)
-        day = start.date()
-        while day <= end.date():
-            for seg_start, seg_end in self._segments(day):
-                lo, hi = max(seg_start, start), min(seg_end, end)
-                if hi > lo:
-                    total += hi - lo
+        first, last = start.date(), end.date()
+        if first == last:
+            return self._within(first, start, end)
+        total = self._within(first, start, None) + self._within(last, None, end)
+        full = sum(
+            (datetime.combine(first, b) - datetime.combine(first, a) for a, b in self.periods),
+            timedelta(0),
+        )
+        day = first + timedelta(days=1)
+        while day < last:
+            if self.is_workday(day):
+                total += full
             day += timedelta(days=1)
+        return total
+
+    def _within(self, day: date, lo: datetime | None, hi: datetime | None) -> timedelta:
+        """Working time on ``day`` between ``lo`` and ``hi`` (None: the day's start/end)."""
+        total = timedelta(0)
+        for seg_start, seg_end in self._segments(day):
+            a = seg_start if lo is None else max(seg_start, lo)
+            b = seg_end if hi is None else min(seg_end, hi)
+            if b > a:
+                total += b - a
         return total
 
 
