@@ -8,6 +8,7 @@ Monday–Friday is assumed. Urgent matters use continuous hours (``TimeUnit.HOUR
 
 from __future__ import annotations
 
+import functools
 import math
 import threading
 from collections.abc import Mapping
@@ -29,6 +30,16 @@ WORKDAY_HOURS = 8
 MAX_DAYS = 3660  # a bound on the day walk; no limit in a catalogue comes near ten years
 
 
+@functools.lru_cache(maxsize=16384)
+def _statutory_workday(day: date) -> bool:
+    """The statutory calendar (holidays, 调休) for one day, cached: ``chinese_calendar`` checks
+    its year range with a scan of all its dates on every call."""
+    try:
+        return bool(chinese_calendar.is_workday(day))
+    except NotImplementedError:  # years the package does not know yet
+        return day.weekday() < 5
+
+
 @dataclass(frozen=True)
 class WorkCalendar:
     periods: tuple[tuple[time, time], ...] = DEFAULT_PERIODS
@@ -38,10 +49,7 @@ class WorkCalendar:
     def is_workday(self, day: date) -> bool:
         if day in self.overrides:
             return self.overrides[day]
-        try:
-            return bool(chinese_calendar.is_workday(day))
-        except NotImplementedError:  # years the package does not know yet
-            return day.weekday() < 5
+        return _statutory_workday(day)
 
     def _segments(self, day: date) -> list[tuple[datetime, datetime]]:
         if not self.is_workday(day):
