@@ -412,6 +412,16 @@ ROWS: list[Row] = [
         "resident",
         {"anon": 200},
     ),
+    # Public: sends an SMS code (console channel in tests) to the number typed on /report/.
+    Row(
+        "public:report_phone_code",
+        "POST",
+        lambda w, s: "/report/phone-code/",
+        "resident",
+        {"anon": 200, "none": 200},
+        data=lambda w, s: {"reporter_phone": "13911112222"},
+        needs_cases=True,  # clears the rate-limit counters
+    ),
     Row("public:track_lookup", "GET", lambda w, s: "/track/", "resident", {"anon": 200}),
     Row(
         "public:track",
@@ -499,6 +509,16 @@ ROWS: list[Row] = [
         },
         json=True,
         needs_cases=True,
+    ),
+    Row(
+        "POST /api/v1/cases/phone-codes",
+        "POST",
+        lambda w, s: "/api/v1/cases/phone-codes",
+        "resident",
+        {"anon": 201, "none": 201},
+        data=lambda w, s: {"phone": "13911114444"},
+        json=True,
+        needs_cases=True,  # clears the rate-limit counters
     ),
     Row(
         "GET /api/v1/cases/track/{code}",

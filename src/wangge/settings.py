@@ -199,6 +199,23 @@ MEDIA_ROOT = Path(env("MEDIA_ROOT") or VAR_DIR / "media")
 MEDIA_URL = "/media/"
 WHITENOISE_USE_FINDERS = DEBUG
 
+# --- Cache ----------------------------------------------------------------------------------
+# Local memory by default (zero set-up; counters per process). With REDIS_URL, Django's Redis
+# cache (wangge.core.cache: clear() limited to this prefix), so rate limits are shared by every
+# web worker and host. Test workers (pytest-xdist) get their own prefix.
+REDIS_URL = env("REDIS_URL", "") or ""
+CACHE_KEY_PREFIX = (env("CACHE_KEY_PREFIX", "") or "wangge") + os.environ.get(
+    "PYTEST_XDIST_WORKER", ""
+)
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "wangge.core.cache.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": CACHE_KEY_PREFIX,
+        }
+    }
+
 # --- Background tasks -----------------------------------------------------------------------
 TASKS = {"default": {"BACKEND": env("TASKS_BACKEND") or "django_tasks_db.DatabaseBackend"}}
 WORKER_HEARTBEAT_SECONDS = env_int("WORKER_HEARTBEAT_SECONDS", 10)
@@ -248,6 +265,26 @@ if len(WANGGE_PII_INDEX_KEY) < 32:
 # Register imports (Excel) up to this size run in the request; larger ones (100,000 people is a
 # few MB) run in the background worker with progress shown on the job page.
 REGISTERS_SYNC_IMPORT_MAX_BYTES = env_int("REGISTERS_SYNC_IMPORT_MAX_BYTES", 256 * 1024)
+# Notification channels (docs/deployment.md): group robots, SMS gateways, retries.
+NOTIFY_HTTP_TIMEOUT = float(env("NOTIFY_HTTP_TIMEOUT", "5") or 5)
+NOTIFY_MAX_ATTEMPTS = env_int("NOTIFY_MAX_ATTEMPTS", 3)
+DINGTALK_WEBHOOK_URL = env("DINGTALK_WEBHOOK_URL", "") or ""
+DINGTALK_SECRET = env("DINGTALK_SECRET", "") or ""  # 加签 secret (SEC…), optional
+WECOM_WEBHOOK_URL = env("WECOM_WEBHOOK_URL", "") or ""
+SMS_GATEWAY_URL = env("SMS_GATEWAY_URL", "") or ""
+SMS_GATEWAY_KEY_ID = env("SMS_GATEWAY_KEY_ID", "") or ""
+SMS_GATEWAY_SECRET = env("SMS_GATEWAY_SECRET", "") or ""
+SMS_GATEWAY_TEMPLATE = env("SMS_GATEWAY_TEMPLATE", "") or "【网格】{title}"
+SMS_CODE_TEMPLATE = env("SMS_CODE_TEMPLATE", "") or "【网格】验证码{code}，10分钟内有效。"
+ALIYUN_SMS_ACCESS_KEY_ID = env("ALIYUN_SMS_ACCESS_KEY_ID", "") or ""
+ALIYUN_SMS_ACCESS_KEY_SECRET = env("ALIYUN_SMS_ACCESS_KEY_SECRET", "") or ""
+ALIYUN_SMS_SIGN_NAME = env("ALIYUN_SMS_SIGN_NAME", "") or ""
+ALIYUN_SMS_TEMPLATE_CODE = env("ALIYUN_SMS_TEMPLATE_CODE", "") or ""
+ALIYUN_SMS_CODE_TEMPLATE_CODE = env("ALIYUN_SMS_CODE_TEMPLATE_CODE", "") or ""
+ALIYUN_SMS_ENDPOINT = env("ALIYUN_SMS_ENDPOINT", "") or "https://dysmsapi.aliyuncs.com/"
+# The channel for residents' verification codes: console (logs the code), sms or aliyun_sms.
+WANGGE_SMS_ADAPTER = env("WANGGE_SMS_ADAPTER", "") or "console"
+PHONE_CODE_PER_IP_PER_HOUR = env_int("PHONE_CODE_PER_IP_PER_HOUR", 20)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024  # JSON/form bodies; files stream to disk
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 API_TOKEN_PREFIX = "wg_"  # noqa: S105 (a visible prefix, not a secret)

@@ -91,3 +91,33 @@ class ApiToken(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.prefix}…)"
+
+
+class PhoneVerification(models.Model):
+    """A one-time code sent to a phone (a resident proving their number without an account).
+
+    Only a keyed hash of the code is stored; a code expires, allows a few wrong tries and is used
+    once (``used_at``). Written only by ``accounts.services.phone_code_*``."""
+
+    phone = models.CharField(_("手机号"), max_length=11)
+    purpose = models.CharField(max_length=32)
+    code_hash = models.CharField(max_length=64)
+    salt = models.CharField(max_length=32)
+    client_ip = models.GenericIPAddressField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    created_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+    verified_at = models.DateTimeField(null=True, blank=True)
+    used_at = models.DateTimeField(null=True, blank=True)
+    delivery_status = models.CharField(max_length=16, blank=True)
+    delivery_detail = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        default_permissions = ()
+        indexes = [
+            models.Index(fields=["phone", "purpose", "created_at"], name="phone_code_recent")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.phone[:3]}****{self.phone[-4:]} {self.purpose}"

@@ -4,6 +4,7 @@ admin grants only roles whose permissions they hold themselves on that region.""
 from __future__ import annotations
 
 import hashlib
+import hmac
 import secrets
 from datetime import datetime
 from typing import Any
@@ -16,9 +17,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from wangge.core.audit import audit_log
-from wangge.core.exceptions import PermissionDenied, ValidationError
+from wangge.core.exceptions import Conflict, PermissionDenied, TooManyRequests, ValidationError
 
-from .models import ApiToken, Role, RoleAssignment, User, mobile_validator
+from .models import ApiToken, PhoneVerification, Role, RoleAssignment, User, mobile_validator
 from .permissions import clear_scope_cache, has_perm_at, scope_paths
 
 MANAGE = "accounts.manage_users"
@@ -266,3 +267,152 @@ def user_primary_region_path(user: User) -> str | None:
     if paths is None:
         return "/"
     return paths[0] if paths else None
+
+
+# --- Phone verification codes -------------------------------------------------------------------
+# A resident proves a phone number without an account: a 6-digit code, hashed at rest (keyed by
+# SECRET_KEY and a per-code salt), valid PHONE_CODE_TTL_SECONDS, PHONE_CODE_MAX_ATTEMPTS wrong
+# tries, one use. Sending the code is the caller's job (accounts knows no SMS channel).
+PHONE_CODE_TTL_SECONDS = 600
+PHONE_CODE_MAX_ATTEMPTS = 5
+PHONE_CODE_RESEND_SECONDS = 60
+PHONE_CODE_PER_PHONE_PER_HOUR = 5
+
+
+def _code_hash(salt: str, phone: str, code: str) -> str:
+    from django.utils.crypto import salted_hmac
+
+    return salted_hmac(
+        "wangge.accounts.phone_code", f"{salt}:{phone}:{code}", algorithm="sha256"
+    ).hexdigest()
+
+
+def _phone_setting(name: str, default: int) -> int:
+    return int(getattr(settings, name, default))
+
+
+def phone_normalize(phone: str) -> str:
+    """A mainland mobile number (11 digits, 1[3-9]…), else ValidationError."""
+    phone = "".join((phone or "").split()).removeprefix("+86")
+    try:
+        mobile_validator(phone)
+    except DjangoValidationError as exc:
+        raise ValidationError(
+            _("请输入11位中国大陆手机号码。"), errors={"phone": ["invalid"]}
+        ) from exc
+    return phone
+
+
+@transaction.atomic
+def phone_code_issue(
+    *, phone: str, purpose: str, client_ip: str | None = None, now: datetime | None = None
+) -> tuple[PhoneVerification, str]:
+    """A new code for ``phone``: (the stored verification, the plain code to send once).
+
+    Refused (TooManyRequests, nothing stored) within PHONE_CODE_RESEND_SECONDS of the last code
+    for the number, or past PHONE_CODE_PER_PHONE_PER_HOUR codes in an hour."""
+    from datetime import timedelta
+
+    now = now or timezone.now()
+    phone = phone_normalize(phone)
+    recent = list(
+        PhoneVerification.objects.filter(
+            phone=phone, purpose=purpose, created_at__gt=now - timedelta(hours=1)
+        ).values_list("created_at", flat=True)
+    )
+    resend = _phone_setting("PHONE_CODE_RESEND_SECONDS", PHONE_CODE_RESEND_SECONDS)
+    if recent and (wait := resend - int((now - max(recent)).total_seconds())) > 0:
+        raise TooManyRequests(
+            _("验证码已发送，请%(n)d秒后再重新获取。") % {"n": wait}, errors={"phone": ["wait"]}
+        )
+    if len(recent) >= _phone_setting(
+        "PHONE_CODE_PER_PHONE_PER_HOUR", PHONE_CODE_PER_PHONE_PER_HOUR
+    ):
+        raise TooManyRequests(
+            _("该手机号获取验证码过于频繁，请1小时后再试。"), errors={"phone": ["too_many"]}
+        )
+    code = f"{secrets.randbelow(10**6):06d}"
+    salt = secrets.token_hex(16)
+    ttl = _phone_setting("PHONE_CODE_TTL_SECONDS", PHONE_CODE_TTL_SECONDS)
+    verification = PhoneVerification.objects.create(
+        phone=phone,
+        purpose=purpose,
+        code_hash=_code_hash(salt, phone, code),
+        salt=salt,
+        client_ip=client_ip or None,
+        created_at=now,
+        expires_at=now + timedelta(seconds=ttl),
+    )
+    return verification, code
+
+
+@transaction.atomic
+def phone_code_record_delivery(
+    *, verification: PhoneVerification, status: str, detail: str = ""
+) -> None:
+    """Remember how sending the code went; a code that could not be sent cannot be used."""
+    updates: dict[str, Any] = {"delivery_status": status[:16], "delivery_detail": detail[:500]}
+    if status == "failed":
+        updates["expires_at"] = verification.created_at
+    PhoneVerification.objects.filter(pk=verification.pk).update(**updates)
+
+
+def phone_code_verify(
+    *, phone: str, code: str, purpose: str, now: datetime | None = None
+) -> PhoneVerification:
+    """Check ``code`` against the latest unused code for ``phone``. A wrong code counts a try
+    (committed even when the caller's work then fails); the right one marks the verification
+    verified (usable once, see :func:`phone_code_consume`)."""
+    now = now or timezone.now()
+    phone = phone_normalize(phone)
+    code = (code or "").strip()
+    if not code:
+        raise ValidationError(_("请输入短信验证码。"), errors={"phone_code": ["required"]})
+    # The try is counted in its own transaction; the error is raised after it committed.
+    with transaction.atomic():
+        verification = (
+            PhoneVerification.objects.select_for_update()
+            .filter(phone=phone, purpose=purpose, used_at__isnull=True)
+            .order_by("-created_at", "-id")
+            .first()
+        )
+        error: ValidationError | None = None
+        max_attempts = _phone_setting("PHONE_CODE_MAX_ATTEMPTS", PHONE_CODE_MAX_ATTEMPTS)
+        if verification is None or verification.expires_at <= now:
+            error = ValidationError(
+                _("验证码已过期或未获取，请重新获取。"), errors={"phone_code": ["expired"]}
+            )
+        elif verification.attempts >= max_attempts:
+            error = ValidationError(
+                _("验证码错误次数过多，请重新获取。"), errors={"phone_code": ["locked"]}
+            )
+        elif not hmac.compare_digest(
+            verification.code_hash, _code_hash(verification.salt, phone, code)
+        ):
+            verification.attempts += 1
+            PhoneVerification.objects.filter(pk=verification.pk).update(
+                attempts=verification.attempts
+            )
+            left = max_attempts - verification.attempts
+            error = ValidationError(
+                _("验证码不正确，还可尝试%(n)d次。") % {"n": left}
+                if left
+                else _("验证码错误次数过多，请重新获取。"),
+                errors={"phone_code": ["wrong"]},
+            )
+        elif verification.verified_at is None:
+            verification.verified_at = now
+            PhoneVerification.objects.filter(pk=verification.pk).update(verified_at=now)
+    if error is not None:
+        raise error
+    assert verification is not None
+    return verification
+
+
+def phone_code_consume(*, verification: PhoneVerification, now: datetime | None = None) -> None:
+    """Use a verified code once, inside the caller's transaction (rolled back with it)."""
+    used = PhoneVerification.objects.filter(
+        pk=verification.pk, used_at__isnull=True, verified_at__isnull=False
+    ).update(used_at=now or timezone.now())
+    if not used:
+        raise Conflict(_("验证码已使用，请重新获取。"), errors={"phone_code": ["used"]})

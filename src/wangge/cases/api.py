@@ -6,7 +6,6 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
-from django.core.cache import cache
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
 from ninja import File, Form, Query, Router, Schema
@@ -18,7 +17,9 @@ from wangge.accounts.services import api_token_authenticate
 from wangge.core.exceptions import NotFound
 
 from . import notifications as notes
+from . import ratelimit
 from .models import SubTask
+from .ratelimit import client_address
 from .schemas import (
     AttachmentOut,
     CaseDetailOut,
@@ -28,6 +29,8 @@ from .schemas import (
     IntakeOut,
     MatterTypeOut,
     NotificationOut,
+    PhoneCodeIn,
+    PhoneCodeOut,
     SubTaskOut,
     TrackOut,
     TransitionIn,
@@ -44,6 +47,8 @@ from .services import (
     attachment_add,
     attachment_add_public,
     case_create,
+    case_phone_code_check,
+    case_phone_code_request,
     case_public_feedback,
     case_transition,
     subtask_transition,
@@ -73,14 +78,7 @@ def _token_user(request: HttpRequest) -> Any:
 
 def _rate_limit(request: HttpRequest) -> None:
     limit = int(getattr(settings, "CASES_PUBLIC_RATE_PER_MINUTE", PUBLIC_RATE_PER_MINUTE))
-    key = f"cases:intake:{request.META.get('REMOTE_ADDR', '')}"
-    cache.add(key, 0, timeout=60)
-    try:
-        count = cache.incr(key)
-    except ValueError:  # expired between add and incr
-        cache.set(key, 1, timeout=60)
-        count = 1
-    if count > limit:
+    if ratelimit.hit(f"cases:intake:{client_address(request)}", limit=limit, window=60):
         raise HttpError(429, _("提交过于频繁，请稍后再试。"))
 
 
@@ -92,6 +90,12 @@ def create_case(request: HttpRequest, payload: CaseIn) -> Any:
     staff = _has_add(actor)
     if not staff:
         _rate_limit(request)
+    # A wrong code counts a try even though nothing is filed: checked before the filing.
+    verification = (
+        case_phone_code_check(phone=payload.reporter_phone, code=payload.phone_code)
+        if payload.phone_code
+        else None
+    )
     result = case_create(
         actor=actor,
         source=payload.source,
@@ -107,18 +111,31 @@ def create_case(request: HttpRequest, payload: CaseIn) -> Any:
         reporter_phone=payload.reporter_phone,
         client_key=payload.client_key,
         on_spot_result=payload.on_spot_result,
+        phone_verification=verification,
     )
     case = result.case
     body: dict[str, Any] = {
         "created": result.created,
         "tracking_code": case.tracking_code,
         "state": case.state,
+        "phone_verified": result.created and verification is not None,
     }
     if staff:
         body["case"] = case
         body["suggestions"] = [s.as_dict() for s in result.suggestions]
         body["duplicates"] = [c.tracking_code for c in result.duplicates]
     return Status(201 if result.created else 200, body)
+
+
+@router.post("/phone-codes", response={201: PhoneCodeOut}, auth=None)
+def request_phone_code(request: HttpRequest, payload: PhoneCodeIn) -> Any:
+    """Public: send a 6-digit code to a mobile number (valid 10 minutes, 5 tries, one use);
+    file the report with it as ``phone_code`` to have the phone marked verified. Limited per
+    number (one a minute, five an hour) and per client address (``PHONE_CODE_PER_IP_PER_HOUR``)."""
+    sent = case_phone_code_request(phone=payload.phone, client_ip=client_address(request))
+    return Status(
+        201, {"phone": sent.phone, "expires_in": sent.expires_in, "resend_after": sent.resend_after}
+    )
 
 
 def _has_add(actor: Any) -> bool:

@@ -8,6 +8,7 @@ Monday–Friday is assumed. Urgent matters use continuous hours (``TimeUnit.HOUR
 
 from __future__ import annotations
 
+import functools
 import math
 import threading
 from collections.abc import Mapping
@@ -29,6 +30,16 @@ WORKDAY_HOURS = 8
 MAX_DAYS = 3660  # a bound on the day walk; no limit in a catalogue comes near ten years
 
 
+@functools.lru_cache(maxsize=16384)
+def _statutory_workday(day: date) -> bool:
+    """The statutory calendar (holidays, 调休) for one day, cached: ``chinese_calendar`` checks
+    its year range with a scan of all its dates on every call."""
+    try:
+        return bool(chinese_calendar.is_workday(day))
+    except NotImplementedError:  # years the package does not know yet
+        return day.weekday() < 5
+
+
 @dataclass(frozen=True)
 class WorkCalendar:
     periods: tuple[tuple[time, time], ...] = DEFAULT_PERIODS
@@ -38,10 +49,7 @@ class WorkCalendar:
     def is_workday(self, day: date) -> bool:
         if day in self.overrides:
             return self.overrides[day]
-        try:
-            return bool(chinese_calendar.is_workday(day))
-        except NotImplementedError:  # years the package does not know yet
-            return day.weekday() < 5
+        return _statutory_workday(day)
 
     def _segments(self, day: date) -> list[tuple[datetime, datetime]]:
         if not self.is_workday(day):
@@ -71,19 +79,38 @@ class WorkCalendar:
         raise ValueError("working time beyond the calendar horizon")
 
     def between(self, start: datetime, end: datetime) -> timedelta:
-        """Working time elapsed from ``start`` to ``end`` (zero when ``end`` is earlier)."""
+        """Working time elapsed from ``start`` to ``end`` (zero when ``end`` is earlier).
+
+        The first and last day are cut to the instants; each whole day between adds its
+        working periods when it is a workday (no per-period datetimes for those: countdowns
+        call this for every case on a page)."""
         if end <= start:
             return timedelta(0)
         start = start.astimezone(self.tz)
         end = end.astimezone(self.tz)
-        total = timedelta(0)
-        day = start.date()
-        while day <= end.date():
-            for seg_start, seg_end in self._segments(day):
-                lo, hi = max(seg_start, start), min(seg_end, end)
-                if hi > lo:
-                    total += hi - lo
+        first, last = start.date(), end.date()
+        if first == last:
+            return self._within(first, start, end)
+        total = self._within(first, start, None) + self._within(last, None, end)
+        full = sum(
+            (datetime.combine(first, b) - datetime.combine(first, a) for a, b in self.periods),
+            timedelta(0),
+        )
+        day = first + timedelta(days=1)
+        while day < last:
+            if self.is_workday(day):
+                total += full
             day += timedelta(days=1)
+        return total
+
+    def _within(self, day: date, lo: datetime | None, hi: datetime | None) -> timedelta:
+        """Working time on ``day`` between ``lo`` and ``hi`` (None: the day's start/end)."""
+        total = timedelta(0)
+        for seg_start, seg_end in self._segments(day):
+            a = seg_start if lo is None else max(seg_start, lo)
+            b = seg_end if hi is None else min(seg_end, hi)
+            if b > a:
+                total += b - a
         return total
 
 

@@ -28,6 +28,7 @@ ERROR_FIELDS = {
     "checkin": "checkin_lon",
     "request": None,
     "subtasks": None,
+    "phone": "reporter_phone",
 }
 
 
@@ -116,7 +117,23 @@ class ReportForm(LocationMixin):
         help_text=_("留下手机号，办结后可凭查询码和手机号评价。"),
         widget=forms.TextInput(attrs={"inputmode": "tel", "autocomplete": "tel"}),
     )
+    phone_code = forms.RegexField(
+        label=_("短信验证码（可选）"),
+        required=False,
+        regex=r"^\s*\d{6}\s*$",
+        error_messages={"invalid": _("验证码为6位数字。")},
+        help_text=_("验证手机号后，工作人员可看到“手机号已验证”，回访更方便。"),
+        widget=forms.TextInput(
+            attrs={"inputmode": "numeric", "autocomplete": "one-time-code", "maxlength": "6"}
+        ),
+    )
     client_key = forms.CharField(widget=forms.HiddenInput, max_length=64)
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if data.get("phone_code") and not (data.get("reporter_phone") or "").strip():
+            self.add_error("reporter_phone", _("请填写接收验证码的手机号。"))
+        return data
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -124,6 +141,12 @@ class ReportForm(LocationMixin):
         self.fields["description"].widget.attrs["rows"] = 4
         if not self.is_bound:
             self.initial["client_key"] = new_client_key()
+
+
+class PhoneCodeForm(forms.Form):
+    """The /report/ page's "get a code" button."""
+
+    reporter_phone = forms.CharField(max_length=20)
 
 
 class WorkerReportForm(ReportForm):
@@ -170,6 +193,7 @@ class WorkerReportForm(ReportForm):
 # Which posted fields each action passes to ``case_transition``.
 ACTION_FIELDS: dict[str, tuple[str, ...]] = {
     "accept": ("matter_type", "urgency"),
+    "reclassify": ("matter_type", "urgency", "reason"),
     "reject": ("reason",),
     "merge": ("duplicate_of",),
     "dispatch": ("assignee", "department"),

@@ -1,5 +1,7 @@
-"""Notifications: in-app rows plus delivery through adapters (SMS / WeChat / DingTalk later;
-console and e-mail for development). Every delivery try is a :class:`DeliveryAttempt` row.
+"""Notifications: in-app rows plus delivery through adapters (``adapters.py``: console and
+e-mail for development; DingTalk and WeCom group robots, a generic HTTP SMS gateway and Aliyun
+SMS). Every delivery try is a :class:`DeliveryAttempt` row; a failed try is retried in the
+background (``NOTIFY_MAX_ATTEMPTS`` tries per notification and channel, backing off).
 
 Adapters are chosen by ``settings.WANGGE_NOTIFY_ADAPTERS`` (default ``["console"]``)."""
 
@@ -7,11 +9,10 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
-from dataclasses import dataclass
-from typing import Any, Protocol
+from datetime import timedelta
+from typing import Any
 
 from django.conf import settings
-from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
@@ -19,80 +20,102 @@ from django.utils import timezone
 from wangge.accounts.models import RoleAssignment, User
 from wangge.geo.models import Region
 
+from .adapters import (  # noqa: F401 (the registry is part of this module's interface)
+    ADAPTERS,
+    Adapter,
+    ConsoleAdapter,
+    DeliveryResult,
+    EmailAdapter,
+    register_adapter,
+)
 from .choices import DeliveryStatus
 from .models import Case, DeliveryAttempt, Notification
 
 log = logging.getLogger("wangge.cases.notify")
 
-
-@dataclass(frozen=True)
-class DeliveryResult:
-    status: str
-    detail: str = ""
+DEFAULT_MAX_ATTEMPTS = 3
+# Wait before the 2nd, 3rd, … try of a failed channel.
+RETRY_BACKOFF = (timedelta(minutes=1), timedelta(minutes=5), timedelta(minutes=30))
 
 
-class Adapter(Protocol):
-    name: str
-
-    def send(self, notification: Notification) -> DeliveryResult: ...
+def max_attempts() -> int:
+    return max(1, int(getattr(settings, "NOTIFY_MAX_ATTEMPTS", DEFAULT_MAX_ATTEMPTS)))
 
 
-class ConsoleAdapter:
-    """Logs the message; the development default."""
-
-    name = "console"
-
-    def send(self, notification: Notification) -> DeliveryResult:
-        who = notification.recipient or notification.address or "-"
-        log.info("notify %s: %s — %s", who, notification.title, notification.body)
-        return DeliveryResult(DeliveryStatus.SENT)
-
-
-class EmailAdapter:
-    """Sends through django.core.mail (console/file/SMTP backend as configured)."""
-
-    name = "email"
-
-    def send(self, notification: Notification) -> DeliveryResult:
-        email = getattr(notification.recipient, "email", "") or ""
-        if not email:
-            return DeliveryResult(DeliveryStatus.SKIPPED, "no e-mail address")
-        send_mail(
-            subject=notification.title,
-            message=notification.body,
-            from_email=None,
-            recipient_list=[email],
-        )
-        return DeliveryResult(DeliveryStatus.SENT, email)
-
-
-ADAPTERS: dict[str, type] = {"console": ConsoleAdapter, "email": EmailAdapter}
-
-
-def register_adapter(name: str, adapter: type) -> None:
-    """Deployments plug in SMS / WeChat / DingTalk adapters here."""
-    ADAPTERS[name] = adapter
-
-
-def configured_adapters() -> list[Adapter]:
+def configured_adapters() -> list[Any]:
+    """The configured channels; a misconfigured one is kept as a name and an error, so that its
+    attempts are recorded as failed instead of stopping the others."""
     names = getattr(settings, "WANGGE_NOTIFY_ADAPTERS", None) or ["console"]
-    return [ADAPTERS[n]() for n in names if n in ADAPTERS]
+    out: list[Any] = []
+    for name in names:
+        if name not in ADAPTERS:
+            continue
+        try:
+            out.append(ADAPTERS[name]())
+        except Exception as exc:  # ImproperlyConfigured and friends
+            out.append(_Broken(name, str(exc)))
+    return out
 
 
-def deliver(notification_ids: Iterable[int]) -> int:
-    """Send each notification through every adapter, recording each attempt."""
+class _Broken:
+    def __init__(self, name: str, error: str) -> None:
+        self.name, self.error = name, error
+
+    def send(self, notification: Notification) -> DeliveryResult:
+        return DeliveryResult(DeliveryStatus.FAILED, f"misconfigured: {self.error}"[:500])
+
+
+def deliver(notification_ids: Iterable[int], attempt: int = 1) -> int:
+    """Send each notification through every configured adapter, recording each attempt.
+
+    A channel that already delivered (or skipped) a notification is not tried again, nor one
+    that used up its tries; channels that failed are retried by a later task. Returns the
+    number of attempts made."""
     count = 0
-    for n in Notification.objects.filter(pk__in=list(notification_ids)).select_related("recipient"):
-        for adapter in configured_adapters():
+    limit = max_attempts()
+    retry: list[int] = []
+    adapters = configured_adapters()
+    notifications = Notification.objects.filter(pk__in=list(notification_ids)).select_related(
+        "recipient"
+    )
+    for n in notifications:
+        history: dict[str, list[str]] = {}
+        for name, status in n.attempts.values_list("adapter", "status"):
+            history.setdefault(name, []).append(status)
+        needs_retry = False
+        for adapter in adapters:
+            done = history.get(adapter.name, [])
+            if DeliveryStatus.SENT in done or DeliveryStatus.SKIPPED in done or len(done) >= limit:
+                continue
             try:
                 result = adapter.send(n)
             except Exception as exc:  # a failing channel must not stop the others
-                result = DeliveryResult(DeliveryStatus.FAILED, str(exc)[:500])
+                result = DeliveryResult(DeliveryStatus.FAILED, f"{type(exc).__name__}: {exc}"[:500])
             DeliveryAttempt.objects.create(
                 notification=n, adapter=adapter.name, status=result.status, detail=result.detail
             )
             count += 1
+            if result.status == DeliveryStatus.FAILED:
+                log.warning("delivery of %s via %s failed: %s", n.pk, adapter.name, result.detail)
+                needs_retry = needs_retry or len(done) + 1 < limit
+        if needs_retry:
+            retry.append(n.pk)
+    if retry:
+        _schedule_retry(retry, attempt)
     return count
+
+
+def _schedule_retry(ids: list[int], attempt: int) -> None:
+    from .tasks import deliver_notifications
+
+    wait = RETRY_BACKOFF[min(attempt, len(RETRY_BACKOFF)) - 1]
+    try:
+        task = deliver_notifications
+        if task.get_backend().supports_defer:
+            task = task.using(run_after=timezone.now() + wait)
+        task.enqueue(ids, attempt + 1)
+    except Exception:  # the attempts are recorded; a lost retry is logged, not raised
+        log.exception("could not schedule a retry of notifications %s", ids)
 
 
 def notify(

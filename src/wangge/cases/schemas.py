@@ -23,6 +23,9 @@ class CaseIn(Schema):
     reporter_phone: str = ""
     client_key: str | None = Field(None, description="idempotency key of this submission")
     on_spot_result: str = Field("", description="grid worker: resolved on the spot, with result")
+    phone_code: str = Field(
+        "", description="SMS code from POST /cases/phone-codes proving reporter_phone (optional)"
+    )
 
 
 class Ref(Schema):
@@ -120,6 +123,17 @@ class IntakeOut(Schema):
     case: CaseOut | None = None
     suggestions: list[dict[str, Any]] = []
     duplicates: list[str] = []
+    phone_verified: bool = False
+
+
+class PhoneCodeIn(Schema):
+    phone: str = Field(description="mainland mobile number, 11 digits")
+
+
+class PhoneCodeOut(Schema):
+    phone: str
+    expires_in: int = Field(description="seconds the code stays valid")
+    resend_after: int = Field(description="seconds before another code may be requested")
 
 
 class CasePage(Schema):

@@ -107,6 +107,12 @@ def case_timeline(case: Case) -> QuerySet[CaseEvent]:
     return case.events.select_related("actor").order_by("created_at", "id")
 
 
+def case_phone_verified(case: Case) -> bool:
+    """Whether the reporter proved the phone number with an SMS code when filing (recorded on
+    the report event, see ``case_create(phone_verification=…)``)."""
+    return case.events.filter(action="report", data__phone_verified=True).exists()
+
+
 def case_public_track(code: str) -> dict[str, Any]:
     """What anyone holding the tracking code may see: status, expected time, a plain-words
     timeline. No names, phones, staff or internal notes."""
@@ -125,6 +131,9 @@ def case_public_track(code: str) -> dict[str, Any]:
         "matter_type": case.matter_type.name if case.matter_type else None,
         "reported_at": case.reported_at,
         "expected_by": case.due_at if case.state in OPEN_STATES else None,
+        "expected_unit": (case.deadlines or {}).get(case.step, {}).get("unit", "")
+        if case.step
+        else "",
         "closed_at": case.closed_at,
         "rating": case.rating,
         "timeline": [

@@ -6,10 +6,10 @@ from django_tasks import task
 
 
 @task()
-def deliver_notifications(notification_ids: list[int]) -> int:
+def deliver_notifications(notification_ids: list[int], attempt: int = 1) -> int:
     from .notifications import deliver
 
-    return deliver(notification_ids)
+    return deliver(notification_ids, attempt)
 
 
 @task()

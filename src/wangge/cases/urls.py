@@ -27,6 +27,7 @@ urlpatterns = [
 public_urlpatterns = [
     path("report/", views.report, name="report"),
     path("report/grids.geojson", views.report_grids, name="report_grids"),
+    path("report/phone-code/", views.report_phone_code, name="report_phone_code"),
     path("track/", views.track_lookup, name="track_lookup"),
     re_path(r"^track/(?P<code>[0-9A-Za-z]{4,16})/?$", views.track, name="track"),
     re_path(

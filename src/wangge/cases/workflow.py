@@ -103,6 +103,16 @@ TRANSITIONS: dict[str, Transition] = {
             _("已召集相关部门联合处置。"),
         ),
         Transition(
+            "reclassify",
+            (S.ACCEPTED, S.DISPATCHED, S.IN_PROGRESS),
+            None,
+            DISPATCH,
+            Who.AREA,
+            ("matter_type", "reason"),
+            _("更改事项类型"),
+            _("问题类型已调整，按新类型的时限办理。"),
+        ),
+        Transition(
             "claim",
             (S.DISPATCHED,),
             S.IN_PROGRESS,

@@ -42,3 +42,10 @@ class Conflict(WanggeError):
 
     status = 409
     code = "conflict"
+
+
+class TooManyRequests(ValidationError):
+    """A rate limit was hit (per client address, per phone number …): 429, a form error on pages."""
+
+    status = 429
+    code = "rate_limited"

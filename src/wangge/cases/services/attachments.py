@@ -1,8 +1,17 @@
-"""Photos on cases: size and type checked by magic bytes (JPEG, PNG, WebP)."""
+"""Photos on cases: size and type checked by magic bytes (JPEG, PNG, WebP).
+
+A photo is a file in storage plus an :class:`Attachment` row. The row rolls back with its
+transaction; the file does not, so every write happens inside :func:`atomic_with_files`, which
+deletes the files written in a block that rolls back. Views that store photos together with a
+step (report, handle, sub-task evidence) wrap both in one ``atomic_with_files()`` block."""
 
 from __future__ import annotations
 
 import hashlib
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 from django.conf import settings
@@ -20,6 +29,46 @@ from ..workflow import TRANSITION
 from .common import is_department_member
 
 DEFAULT_MAX_BYTES = 10 * 1024 * 1024
+log = logging.getLogger("wangge.cases")
+
+# Files written inside the open atomic_with_files blocks of this thread/task: (storage, name)
+# per block, innermost last.
+_written: ContextVar[tuple[list[tuple[Any, str]], ...]] = ContextVar("_written", default=())
+
+
+@contextmanager
+def atomic_with_files(using: str | None = None) -> Iterator[None]:
+    """``transaction.atomic()`` that also undoes the photo files written inside it: on an
+    exception they are deleted; on success they are handed to the enclosing block (deleted if
+    that one rolls back) or, in the outermost block, kept."""
+    frame: list[tuple[Any, str]] = []
+    outer = _written.get()
+    token = _written.set((*outer, frame))
+    try:
+        with transaction.atomic(using=using):
+            yield
+    except BaseException:
+        _delete(frame)
+        raise
+    else:
+        if outer:
+            outer[-1].extend(frame)
+    finally:
+        _written.reset(token)
+
+
+def _remember(storage: Any, name: str) -> None:
+    frames = _written.get()
+    if frames:
+        frames[-1].append((storage, name))
+
+
+def _delete(files: list[tuple[Any, str]]) -> None:
+    for storage, name in files:
+        try:
+            storage.delete(name)
+        except OSError:  # the rollback itself must go on; a leftover file is only logged
+            log.exception("could not delete %s after a rollback", name)
 
 
 def max_bytes() -> int:
@@ -48,10 +97,14 @@ def _may_attach(actor: Any, case: Case) -> bool:
     )
 
 
-@transaction.atomic
 def attachment_add(*, actor: Any, case: Case, kind: str, content: bytes) -> Attachment:
     """Store one photo on ``case``. Refuses non-images and oversized files; nothing is written
-    on error."""
+    on error, and the file goes again if the transaction it was written in rolls back."""
+    with atomic_with_files():
+        return _attachment_add(actor=actor, case=case, kind=kind, content=content)
+
+
+def _attachment_add(*, actor: Any, case: Case, kind: str, content: bytes) -> Attachment:
     if not _may_attach(actor, case):
         raise PermissionDenied(_("您无权为该事件上传照片。"))
     if kind not in AttachmentKind.values:
@@ -81,6 +134,7 @@ def attachment_add(*, actor: Any, case: Case, kind: str, content: bytes) -> Atta
     attachment.file.save(
         f"{case.tracking_code}-{digest[:12]}.{ext}", ContentFile(content), save=False
     )
+    _remember(attachment.file.storage, attachment.file.name)
     attachment.save()
     audit_log(
         actor=actor,

@@ -14,7 +14,9 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from wangge.accounts.models import PhoneVerification
 from wangge.accounts.permissions import has_perm_anywhere, has_perm_at
+from wangge.accounts.services import phone_code_consume
 from wangge.core import events
 from wangge.core.audit import audit_log
 from wangge.core.exceptions import PermissionDenied, ValidationError, WanggeError
@@ -136,11 +138,15 @@ def case_create(
     reporter_phone: str = "",
     client_key: str | None = None,
     on_spot_result: str = "",
+    phone_verification: PhoneVerification | None = None,
     now: datetime | None = None,
 ) -> IntakeResult:
     """File a case. ``actor`` is None (or a user without ``cases.add_case``) for the public
     channel, which may only report as a resident. The same ``client_key`` returns the case
-    already filed. Bad input raises ValidationError and creates nothing."""
+    already filed. Bad input raises ValidationError and creates nothing.
+
+    ``phone_verification`` (from ``case_phone_code_check``) proves ``reporter_phone``: it is
+    used up with the insert and the report event records ``phone_verified``."""
     client_key = (client_key or "").strip() or None
     if client_key is not None and len(client_key) > 64:
         raise ValidationError(_("客户端编号过长。"), errors={"client_key": ["too_long"]})
@@ -163,6 +169,7 @@ def case_create(
             reporter_phone=reporter_phone,
             client_key=client_key,
             on_spot_result=on_spot_result,
+            phone_verification=phone_verification,
             now=now,
         )
     except WanggeError:
@@ -193,6 +200,7 @@ def _case_create(
     reporter_phone: str,
     client_key: str | None,
     on_spot_result: str,
+    phone_verification: PhoneVerification | None,
     now: datetime | None,
 ) -> IntakeResult:
     now = now or timezone.now()
@@ -214,6 +222,16 @@ def _case_create(
     reporter_phone = (reporter_phone or "").strip()
     if reporter_phone and not _PHONE.match(reporter_phone):
         raise ValidationError(_("联系电话格式不正确。"), errors={"reporter_phone": ["invalid"]})
+    if phone_verification is not None:
+        if phone_verification.verified_at is None or phone_verification.used_at is not None:
+            raise ValidationError(
+                _("验证码已过期或未获取，请重新获取。"), errors={"phone_code": ["expired"]}
+            )
+        if "".join(reporter_phone.split()).removeprefix("+86") != phone_verification.phone:
+            raise ValidationError(
+                _("验证码对应的手机号与填写的手机号不一致。"), errors={"phone_code": ["mismatch"]}
+            )
+        reporter_phone = phone_verification.phone
     matter_type: MatterType | None = None
     if matter_type_code:
         matter_type = active_matter_type(str(matter_type_code).strip())
@@ -284,6 +302,8 @@ def _case_create(
 
     def record() -> None:
         """The timeline, the audit record and the queued announcement of the inserted case."""
+        if phone_verification is not None:
+            phone_code_consume(verification=phone_verification, now=now)
         add_event(
             case=case,
             actor=actor,
@@ -291,7 +311,11 @@ def _case_create(
             to_state=CaseState.REPORTED,
             note="；".join(route.reasons),
             public_text=_("您反映的问题已收到，查询码 %(c)s。") % {"c": case.tracking_code},
-            data={"source": source, "route": route.level},
+            data={
+                "source": source,
+                "route": route.level,
+                **({"phone_verified": True} if phone_verification is not None else {}),
+            },
             now=now,
         )
         if on_spot:
@@ -322,6 +346,7 @@ def _case_create(
                 "matter_type": matter_type.code if matter_type else None,
                 "level": route.level,
                 "state": state,
+                "phone_verified": phone_verification is not None,
             },
         )
 

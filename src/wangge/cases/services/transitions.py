@@ -138,6 +138,9 @@ class _Ctx:
         self.note = ""
         self.event_data: dict[str, Any] = {}
         self.new_step = False  # start the target state's step clock afresh
+        # When set, the new step's deadline counts from here instead of now (reclassify keeps
+        # the time already spent on the step).
+        self.step_start: datetime | None = None
         self.calendar: WorkCalendar = load_calendar()
 
 
@@ -167,6 +170,8 @@ def _apply(action: str, ctx: _Ctx) -> None:
         if data.get("matter_type") or data.get("urgency"):
             _reclassify(ctx)
         ctx.new_step = True
+    elif action == "reclassify":
+        _reclassify_accepted(ctx)
     elif action in ("reject", "cancel"):
         u["ended_at"] = now
         ctx.note = _text(data, "reason")
@@ -352,6 +357,24 @@ def _reclassify(ctx: _Ctx) -> None:
     ctx.event_data["matter_type"] = matter_type.code if matter_type else None
 
 
+def _reclassify_accepted(ctx: _Ctx) -> None:
+    """A dispatcher changes the matter type after 受理: rules, route and the running step's
+    deadline follow the new type. The deadline counts from when the step started (no fresh
+    clock for a reclassified case). Work already dispatched keeps its handler (change it with
+    改派); an accepted case takes the new route's department."""
+    case, data = ctx.case, ctx.data
+    old_code = case.matter_type.code if case.matter_type else None
+    if str(data["matter_type"]).strip() == old_code and not data.get("urgency"):
+        raise ValidationError(_("事项类型未改变。"), errors={"matter_type": ["unchanged"]})
+    _reclassify(ctx)
+    if case.state != CaseState.ACCEPTED:
+        ctx.updates.pop("department_id", None)
+    ctx.note = _text(ctx.data, "reason")
+    ctx.event_data["from_matter_type"] = old_code
+    ctx.new_step = True
+    ctx.step_start = case.step_started_at
+
+
 def _whistle(ctx: _Ctx) -> None:
     case, data, now = ctx.case, ctx.data, ctx.now
     lead = _department(data["lead"], case)
@@ -473,7 +496,7 @@ def case_transition(
                 state=target,
                 rules=updates.get("rules", case.rules),
                 urgency=updates.get("urgency", case.urgency),
-                now=now,
+                now=ctx.step_start or now,
                 calendar=ctx.calendar,
                 deadlines=case.deadlines,
             )

@@ -87,3 +87,28 @@ def test_local_overrides_beat_the_statutory_calendar():
 def test_years_beyond_the_package_fall_back_to_monday_to_friday():
     assert cal.is_workday(date(2030, 1, 7))  # a Monday
     assert not cal.is_workday(date(2030, 1, 5))  # a Saturday
+
+
+def _between_by_walking(calendar: WorkCalendar, start: datetime, end: datetime) -> timedelta:
+    """The plain definition: every working period of every day, cut to [start, end]."""
+    total = timedelta(0)
+    day = start.astimezone(SH).date()
+    while day <= end.astimezone(SH).date():
+        for a, b in calendar._segments(day):
+            lo, hi = max(a, start), min(b, end)
+            if hi > lo:
+                total += hi - lo
+        day += timedelta(days=1)
+    return total
+
+
+def test_elapsed_working_time_equals_walking_every_period():
+    import random
+
+    rnd = random.Random(7)
+    base = at(2026, 9, 1, 0, 0)  # over National Day, its 调休 Saturdays and ordinary weekends
+    for _ in range(400):
+        start = base + timedelta(minutes=rnd.randint(0, 90 * 24 * 60))
+        end = start + timedelta(minutes=rnd.randint(-600, 40 * 24 * 60))
+        expected = _between_by_walking(cal, start, end) if end > start else timedelta(0)
+        assert cal.between(start, end) == expected, (start, end)

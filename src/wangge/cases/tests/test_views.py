@@ -190,7 +190,11 @@ def test_my_tasks_lists_work_with_countdowns_and_things_to_verify(world) -> None
     now = timezone.now()
     late = make_case(world, state=CaseState.IN_PROGRESS, assignee=world.worker, title="超时的活")
     late.due_at = now - timedelta(hours=3)
-    late.save(update_fields=["due_at"])
+    # An urgent case: its handling limit is continuous hours, so the clock counts (working-time
+    # countdowns are tested in test_countdown.py, independent of when the suite runs).
+    late.urgency = "urgent"
+    late.deadlines = {"handle": {"due": late.due_at.isoformat(), "limit": 24, "unit": "hour"}}
+    late.save(update_fields=["due_at", "urgency", "deadlines"])
     make_case(world, state=CaseState.DISPATCHED, title="可签收的活")  # unassigned grid work
     make_case(world, state=CaseState.HANDLED, title="待核查的活")
     make_case(world, state=CaseState.IN_PROGRESS, grid=world.other_grid, title="别处的活")

@@ -39,6 +39,8 @@ def _prepare(world: World, case: Case, action: str, actor: Any) -> dict[str, Any
         )
     if action == "reassign":
         data["assignee"] = world.worker2.pk
+    if action == "reclassify":
+        data["matter_type"] = "06001"  # from the factory's 06010
     if action == "rate":
         data["score"] = 5
     if action == "merge":

@@ -2,7 +2,7 @@
 become form errors or messages (409 for a stale or illegal step), out of area is 404."""
 
 from .detail import case_act, case_detail, case_photo, case_supervise_view
-from .public import report, report_grids, track, track_feedback, track_lookup
+from .public import report, report_grids, report_phone_code, track, track_feedback, track_lookup
 from .staff import (
     my_tasks,
     notification_list,
@@ -26,6 +26,7 @@ __all__ = [
     "queue_map",
     "report",
     "report_grids",
+    "report_phone_code",
     "subtask_act",
     "track",
     "track_feedback",

@@ -8,7 +8,6 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
-from django.core.cache import cache
 from django.core.exceptions import PermissionDenied as HttpForbidden
 from django.http import Http404, HttpRequest
 from django.http.response import HttpResponseBase
@@ -16,6 +15,9 @@ from django.utils.translation import gettext_lazy as _
 
 from wangge.accounts.permissions import has_perm_anywhere
 from wangge.core.exceptions import NotFound
+
+from .. import ratelimit
+from ..ratelimit import client_address
 
 View = Callable[..., HttpResponseBase]
 
@@ -65,14 +67,7 @@ def tile_crs() -> str:
 def rate_limited(request: HttpRequest) -> bool:
     """Public submissions per client address per minute (the API's limit and counter)."""
     limit = int(getattr(settings, "CASES_PUBLIC_RATE_PER_MINUTE", PUBLIC_RATE_PER_MINUTE))
-    key = f"cases:intake:{request.META.get('REMOTE_ADDR', '')}"
-    cache.add(key, 0, timeout=60)
-    try:
-        count = cache.incr(key)
-    except ValueError:  # expired between add and incr
-        cache.set(key, 1, timeout=60)
-        count = 1
-    return count > limit
+    return ratelimit.hit(f"cases:intake:{client_address(request)}", limit=limit, window=60)
 
 
 def safe_next(request: HttpRequest, default: str) -> str:

@@ -6,7 +6,6 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import messages
-from django.db import transaction
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
@@ -33,11 +32,13 @@ from ..selectors import (
     case_assignee_candidates,
     case_audit_for_user,
     case_duplicates_for_user,
+    case_phone_verified,
     case_timeline,
     departments_for_case,
     matter_type_list,
 )
 from ..services import attachment_add, case_supervise, case_transition
+from ..services.attachments import atomic_with_files
 from ..workflow import TRANSITIONS
 from .common import (
     STALE,
@@ -102,7 +103,7 @@ def _detail_context(request: HttpRequest, case: Case, **extra: Any) -> dict[str,
         "action_names": actions,
         "assignees": case_assignee_candidates(case) if needs_people else [],
         "departments": departments_for_case(case) if needs_people else [],
-        "matter_types": matter_type_list() if "accept" in actions else [],
+        "matter_types": matter_type_list() if {"accept", "reclassify"} & set(actions) else [],
         "audit": case_audit_for_user(user, case),
         "may_supervise": has_perm_at(user, SUPERVISE_CASE, case.region_path),
         "supervise_form": SuperviseForm(),
@@ -112,6 +113,7 @@ def _detail_context(request: HttpRequest, case: Case, **extra: Any) -> dict[str,
         "reason_actions": REASON_ACTIONS,
         "danger_actions": DANGER_ACTIONS,
         "has_after": case.attachments.filter(kind="after").exists(),
+        "phone_verified": bool(case.reporter_phone) and case_phone_verified(case),
         **map_settings(),
     }
     context.update(extra)
@@ -148,7 +150,7 @@ def case_act(request: HttpRequest, pk: int) -> HttpResponse:
         if action == "merge" and data.get("duplicate_of"):
             # The case merged into must be visible to the user too.
             data["duplicate_of"] = access_case(user, data["duplicate_of"]).pk
-        with transaction.atomic():  # photos and the step, or nothing
+        with atomic_with_files():  # photos and the step, or nothing
             kind = "after" if action == "handle" else "other"
             for content in read_photos(form.cleaned_data["photos"]):
                 attachment_add(actor=user, case=case, kind=kind, content=content)

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import messages
-from django.db import transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -17,9 +16,25 @@ from wangge.core.exceptions import NotFound, WanggeError
 from wangge.web.mapcrs import transform_collection
 
 from ..choices import OPEN_STATES, CaseState, Source
-from ..forms import FeedbackForm, ReportForm, TrackLookupForm, add_domain_error, read_photos
+from ..forms import (
+    FeedbackForm,
+    PhoneCodeForm,
+    ReportForm,
+    TrackLookupForm,
+    add_domain_error,
+    new_client_key,
+    read_photos,
+)
+from ..ratelimit import client_address
 from ..selectors import case_public_track, public_grid_extent, public_grid_outlines
-from ..services import attachment_add, case_create, case_public_feedback
+from ..services import (
+    attachment_add,
+    case_create,
+    case_phone_code_check,
+    case_phone_code_request,
+    case_public_feedback,
+)
+from ..services.attachments import atomic_with_files
 from .common import ADD_CASE, map_settings, rate_limited, tile_crs
 
 
@@ -44,7 +59,13 @@ def report(request: HttpRequest) -> HttpResponse:
             data = form.cleaned_data
             actor = _public_actor(request)
             try:
-                with transaction.atomic():  # the case and its photos, or nothing
+                # A wrong code counts a try even though nothing is filed: checked first.
+                verification = (
+                    case_phone_code_check(phone=data["reporter_phone"], code=data["phone_code"])
+                    if data["phone_code"]
+                    else None
+                )
+                with atomic_with_files():  # the case and its photos, or nothing
                     result = case_create(
                         actor=actor,
                         source=Source.RESIDENT,
@@ -58,6 +79,7 @@ def report(request: HttpRequest) -> HttpResponse:
                         reporter_name=data["reporter_name"],
                         reporter_phone=data["reporter_phone"],
                         client_key=data["client_key"],
+                        phone_verification=verification,
                     )
                     if result.created:
                         for content in read_photos(data["photos"]):
@@ -81,6 +103,41 @@ def report(request: HttpRequest) -> HttpResponse:
         if status == 200:
             status = 422
     context = {"form": form, "extent": public_grid_extent(), **map_settings()}
+    return render(request, "cases/report.html", context, status=status)
+
+
+@require_POST
+def report_phone_code(request: HttpRequest) -> HttpResponse:
+    """The report page's "获取验证码": send a code to the phone typed in the form. HTMX gets
+    the status line (200, so it is shown); without JavaScript the page comes back with it."""
+    form = PhoneCodeForm(request.POST)
+    status, ok = 200, False
+    if not form.is_valid():
+        message, status = str(_("请先填写手机号。")), 422
+    else:
+        try:
+            sent = case_phone_code_request(
+                phone=form.cleaned_data["reporter_phone"], client_ip=client_address(request)
+            )
+        except WanggeError as exc:
+            message, status = exc.message, exc.status
+        else:
+            ok = True
+            message = str(
+                _("验证码已发送至%(p)s，%(m)d分钟内有效。")
+                % {"p": sent.phone, "m": sent.expires_in // 60}
+            )
+    line = {"code_message": message, "code_sent": ok}
+    if getattr(request, "htmx", False):
+        return render(request, "cases/partials/phone_code_status.html", line)
+    initial = {k: v for k, v in request.POST.items() if k in ReportForm.base_fields}
+    initial["client_key"] = initial.get("client_key") or new_client_key()
+    context = {
+        "form": ReportForm(initial=initial),
+        "extent": public_grid_extent(),
+        **line,
+        **map_settings(),
+    }
     return render(request, "cases/report.html", context, status=status)
 
 

@@ -8,7 +8,6 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.db import transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -41,6 +40,7 @@ from ..selectors import (
     user_area_extent,
 )
 from ..services import attachment_add, case_create, subtask_transition
+from ..services.attachments import atomic_with_files
 from .common import (
     ADD_CASE,
     TRANSITION_CASE,
@@ -134,7 +134,7 @@ def worker_report(request: HttpRequest) -> HttpResponse:
         if form.is_valid():
             data = form.cleaned_data
             try:
-                with transaction.atomic():  # the case and its photos, or nothing
+                with atomic_with_files():  # the case and its photos, or nothing
                     result = case_create(
                         actor=request.user,
                         source=Source.PATROL,
@@ -202,7 +202,7 @@ def subtask_act(request: HttpRequest, pk: int) -> HttpResponse:
     try:
         if data["expected_version"] != subtask.version:
             raise Conflict(_("该子任务已被他人更新，请刷新后重试。"))
-        with transaction.atomic():  # evidence and the step, or nothing
+        with atomic_with_files():  # evidence and the step, or nothing
             if data["action"] == "handle":
                 for content in read_photos(data["photos"]):
                     attachment_add(
