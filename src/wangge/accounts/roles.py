@@ -27,6 +27,16 @@ CHANGE_MATTERTYPE = "cases.change_mattertype"
 CASE_WORKER = [VIEW_CASE, ADD_CASE, TRANSITION_CASE]
 CASE_DISPATCHER = [*CASE_WORKER, DISPATCH_CASE, APPROVE_CASE, SUPERVISE_CASE]
 
+# Command centre and assessment (issue 6). Department staff see their own departments' scores
+# through membership (analytics.selectors.result_list_for_user), not an area grant.
+VIEW_DASHBOARD = "analytics.view_dashboard"
+VIEW_ASSESSMENT = "analytics.view_assessment"
+RUN_ASSESSMENT = "analytics.run_assessment"
+CHANGE_SCHEME = "analytics.change_assessmentscheme"
+VIEW_REPORT = "analytics.view_report"
+ANALYTICS_VIEWER = [VIEW_DASHBOARD, VIEW_ASSESSMENT, VIEW_REPORT]
+ANALYTICS_MANAGER = [*ANALYTICS_VIEWER, RUN_ASSESSMENT, CHANGE_SCHEME]
+
 SYSTEM_ROLES: dict[str, dict[str, Any]] = {
     "resident": {"name": _("居民"), "permissions": []},
     "grid_worker": {"name": _("网格员"), "permissions": [*STAFF_BASE, *CASE_WORKER]},
@@ -36,11 +46,17 @@ SYSTEM_ROLES: dict[str, dict[str, Any]] = {
     },
     "community_secretary": {
         "name": _("网格长/社区书记"),
-        "permissions": [*STAFF_BASE, VIEW_USERS, *CASE_DISPATCHER],
+        "permissions": [*STAFF_BASE, VIEW_USERS, *CASE_DISPATCHER, *ANALYTICS_VIEWER],
     },
     "street_dispatcher": {
         "name": _("街道指挥中心调度员"),
-        "permissions": [*STAFF_BASE, VIEW_USERS, VIEW_AUDIT, *CASE_DISPATCHER],
+        "permissions": [
+            *STAFF_BASE,
+            VIEW_USERS,
+            VIEW_AUDIT,
+            *CASE_DISPATCHER,
+            *ANALYTICS_VIEWER,
+        ],
     },
     "district_commander": {
         "name": _("区县指挥中心"),
@@ -51,6 +67,7 @@ SYSTEM_ROLES: dict[str, dict[str, Any]] = {
             VIEW_AUDIT,
             *CASE_DISPATCHER,
             CHANGE_MATTERTYPE,
+            *ANALYTICS_MANAGER,
         ],
     },
     "department_staff": {
@@ -69,11 +86,12 @@ SYSTEM_ROLES: dict[str, dict[str, Any]] = {
             CHANGE_MATTERTYPE,
             # Granting a role needs its permissions (no escalation), so admins hold these too.
             *CASE_DISPATCHER,
+            *ANALYTICS_MANAGER,
         ],
     },
     "auditor": {
         "name": _("审计员"),
-        "permissions": [*STAFF_BASE, VIEW_AUDIT, VIEW_USERS, VIEW_CASE],
+        "permissions": [*STAFF_BASE, VIEW_AUDIT, VIEW_USERS, VIEW_CASE, *ANALYTICS_VIEWER],
     },
 }
 

@@ -6,3 +6,8 @@ class AnalyticsConfig(AppConfig):
     name = "wangge.analytics"
     label = "analytics"
     verbose_name = _("指挥考核")
+
+    def ready(self) -> None:
+        from . import rollups
+
+        rollups.connect()
