@@ -7,6 +7,7 @@ docs/indicators.md explains why and what each measure means."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -55,12 +56,17 @@ SATISFIED_FROM = 4  # a rating of 4 or 5 (of 5) counts as satisfied
 Key = tuple[str, date, int, str, str]  # grain, bucket, region id, dim, value
 
 
+@functools.lru_cache(maxsize=None)
+def _statutory_workday(day: date) -> bool:
+    return WorkCalendar(overrides={}).is_workday(day)
+
+
 class WorkClock:
-    """Working seconds between instants in O(1): a cumulative count per day (built lazily from
-    ``WorkCalendar.is_workday``) plus the working part of the day. Same answers as
+    """Working seconds between instants in O(1): a cumulative count per day (built lazily
+    around the days asked for) plus the working part of the day. Same answers as
     ``WorkCalendar.between`` (tested), fast enough to rebuild millions of cases."""
 
-    EPOCH = date(2000, 1, 1)
+    MARGIN = 400  # days built around the first day asked for
 
     def __init__(self, calendar: WorkCalendar) -> None:
         self.calendar = calendar
@@ -70,23 +76,39 @@ class WorkClock:
             for a, b in calendar.periods
         ]
         self.day_seconds = sum(b - a for a, b in self.periods)
-        self._cum: list[int] = [0]  # working seconds before EPOCH + i days
+        self._anchor: date | None = None
+        self._cum: list[int] = [0]  # working seconds from the anchor to the start of day i
         self._workday: list[bool] = []
 
-    def _extend(self, index: int) -> None:
-        while len(self._workday) <= index:
-            day = self.EPOCH + timedelta(days=len(self._workday))
-            work = self.calendar.is_workday(day)
-            self._workday.append(work)
+    def _is_workday(self, day: date) -> bool:
+        if day in self.calendar.overrides:
+            return bool(self.calendar.overrides[day])
+        return _statutory_workday(day)
+
+    def _build(self, first: date, days: int) -> None:
+        self._anchor = first
+        self._workday = [self._is_workday(first + timedelta(days=i)) for i in range(days)]
+        self._cum = [0]
+        for work in self._workday:
             self._cum.append(self._cum[-1] + (self.day_seconds if work else 0))
 
+    def _index(self, day: date) -> int:
+        if self._anchor is None or day < self._anchor:
+            first = day - timedelta(days=self.MARGIN)
+            last = self._anchor + timedelta(days=len(self._workday)) if self._anchor else day
+            self._build(first, (max(last, day) - first).days + self.MARGIN)
+        assert self._anchor is not None
+        index = (day - self._anchor).days
+        while len(self._workday) <= index:
+            work = self._is_workday(self._anchor + timedelta(days=len(self._workday)))
+            self._workday.append(work)
+            self._cum.append(self._cum[-1] + (self.day_seconds if work else 0))
+        return index
+
     def ordinal(self, instant: datetime) -> float:
-        """Working seconds from EPOCH to ``instant``."""
+        """Working seconds from the anchor day to ``instant``."""
         local = instant.astimezone(self.tz)
-        index = (local.date() - self.EPOCH).days
-        if index < 0:
-            return 0.0
-        self._extend(index)
+        index = self._index(local.date())
         total = float(self._cum[index])
         if self._workday[index]:
             tod = local.hour * 3600 + local.minute * 60 + local.second + local.microsecond / 1e6
@@ -99,7 +121,9 @@ class WorkClock:
         """Whole working seconds from ``start`` to ``end`` (0 when ``end`` is earlier)."""
         if end <= start:
             return 0
-        return max(0, round(self.ordinal(end) - self.ordinal(start)))
+        a = self.ordinal(start)  # may move the anchor back; ``end`` only extends forward
+        b = self.ordinal(end)
+        return max(0, round(b - a))
 
 
 @dataclass

@@ -46,14 +46,19 @@ KEY_COLUMNS = ("grain", "bucket", "region_id", "dim", "value")
 CONFLICT = "region_id, grain, dim, value, bucket"  # the uniq_rollup_key constraint
 
 
+_clocks: dict[Any, WorkClock] = {}
+
+
 def clock() -> WorkClock:
-    """A working-time clock on the deployment's calendar (cached with the calendar)."""
+    """A working-time clock on the deployment's calendar, kept while the calendar (periods and
+    local overrides) stays the same."""
     calendar = load_calendar()
-    cached = getattr(clock, "_cached", None)
-    if cached is None or cached.calendar is not calendar:
-        cached = WorkClock(calendar)
-        clock._cached = cached  # type: ignore[attr-defined]
-    return cached
+    key = (calendar.periods, tuple(sorted(calendar.overrides.items())))
+    found = _clocks.get(key)
+    if found is None:
+        _clocks.clear()
+        found = _clocks[key] = WorkClock(calendar)
+    return found
 
 
 def _upsert_sql(rows: int) -> str:

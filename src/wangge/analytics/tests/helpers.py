@@ -18,11 +18,11 @@ def at(y: int, m: int, d: int, hh: int = 9, mm: int = 0) -> datetime:
 
 
 def report(world: Any, *, now: datetime, matter: str = "91001", grid: Any = None, **kw: Any) -> Case:
-    """A case filed by the street dispatcher through intake (``case.created`` fires)."""
+    """A case filed by the district commander through intake (``case.created`` fires)."""
     lon, lat = centre(grid or world.grid)
     kw.setdefault("source", "hotline")
     return case_create(
-        actor=world.dispatcher,
+        actor=world.commander,
         title="测试问题",
         lon=lon,
         lat=lat,
