@@ -226,9 +226,9 @@ def vector(f: CaseFacts, clock: WorkClock) -> list[int]:
     v[M["first_time"]] = int(closed and sent_back == 0)
     v[M["rated"]] = int(f.rating is not None)
     v[M["satisfied"]] = int(f.rating is not None and f.rating >= SATISFIED_FROM)
-    if f.accepted_at is not None:
+    if v[M["filed"]]:
         v[M["response_n"]] = 1
-        v[M["response_seconds"]] = clock.between(f.reported_at, f.accepted_at)
+        v[M["response_seconds"]] = clock.between(f.reported_at, f.accepted_at)  # type: ignore[arg-type]
     if f.dispatched_at is not None and f.handled_at is not None:
         v[M["handle_n"]] = 1
         v[M["handle_seconds"]] = max(
