@@ -191,7 +191,7 @@ def test_indicators_break_down_by_department_and_worker(world, history):
     from wangge.analytics.selectors import breakdown
 
     by_worker = breakdown(world.tree.county, parse_period("2026-11"), Dim.WORKER)
-    assert by_worker[str(world.worker.pk)]["closed"] == 3  # A B C
+    assert by_worker[str(world.worker.pk)]["closed"] == 4  # A B C E
     assert by_worker[str(world.worker2.pk)]["suspended"] == 1  # D
     by_type = breakdown(world.tree.county, parse_period("2026-11"), Dim.TYPE)
     assert by_type[str(world.matters["06010"].pk)]["reported"] == 2
