@@ -29,6 +29,7 @@ build/vendor/.built: package.json
 	cp node_modules/echarts/dist/echarts.min.js build/vendor/echarts/
 	cp node_modules/htmx.org/dist/htmx.min.js build/vendor/htmx/
 	cp node_modules/alpinejs/dist/cdn.min.js build/vendor/alpinejs/alpine.min.js
+	mkdir -p build/vendor/leaflet.heat && cp node_modules/leaflet.heat/dist/leaflet-heat.js build/vendor/leaflet.heat/
 	touch build/vendor/.built
 
 setup: $(STAMP) build/vendor/.built
@@ -44,6 +45,7 @@ run: setup
 
 chromium:
 	@command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk >/dev/null; }
+	@test -f /usr/share/fonts/truetype/wqy/wqy-microhei.ttc || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-wqy-microhei >/dev/null; }
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench

@@ -18,6 +18,8 @@ GROUPS = """Wangge commands (wangge COMMAND --help for details):
   geo locate LON LAT     locate a point to its deepest region (JSON)
   audit verify           verify the hash chain of the audit log
   worker                 run the background task worker (with heartbeat and periodic jobs)
+  analytics rebuild-rollups  recompute the case rollups from the raw cases (prints differences)
+  assess run --scheme CODE --period 2026-10   compute an assessment and print the ranking
 
 All Django management commands are available too (migrate, createsuperuser, …).
 """
