@@ -355,6 +355,7 @@ def rollups_rebuild(*, replace: bool = True, samples: int = 10) -> RebuildResult
             if a
         )
         _copy_rows(cursor, ANCESTORS, ("region_id", "ancestor_id"), pairs)
+        cursor.execute(f"CREATE INDEX {ANCESTORS}_region ON {ANCESTORS} (region_id, ancestor_id)")
         result.cases = _copy_rows(cursor, STAGE, (*STAGE_KEYS, *MEASURES), staged_rows(c))
         if connection.vendor == "postgresql":
             cursor.execute(f"ANALYZE {STAGE}")
