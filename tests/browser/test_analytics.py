@@ -40,11 +40,19 @@ def _file(world: Any, grid: Any, title: str) -> Any:
     from wangge.cases.tests.factories import centre
 
     lon, lat = centre(grid)
-    return case_create(actor=world.commander, source="hotline", title=title, lon=lon, lat=lat,
-                       matter_type_code="91001").case
+    return case_create(
+        actor=world.commander,
+        source="hotline",
+        title=title,
+        lon=lon,
+        lat=lat,
+        matter_type_code="91001",
+    ).case
 
 
-def test_command_centre_drills_down_and_updates_live(browser: Any, live_server: Any, city: Any, password: str) -> None:
+def test_command_centre_drills_down_and_updates_live(
+    browser: Any, live_server: Any, city: Any, password: str
+) -> None:
     world = city
     for grid in world.tree.grids:
         _file(world, grid, "路灯不亮")

@@ -32,7 +32,7 @@ from wangge.geo.choices import Level
 from wangge.geo.models import Region
 
 from .choices import Dim, ObjectKind, PeriodKind, RuleKind, RunStatus
-from .indicators import ACTIVITY, BY_CODE, SATISFACTION, compute, fmt
+from .indicators import ACTIVITY, BY_CODE, SATISFACTION, compute, empty_sums, fmt
 from .models import AssessmentResult, AssessmentRun, AssessmentScheme, AssessmentSchemeVersion
 from .periods import Period, parse_period
 from .selectors import breakdown, overdue_by, overdue_by_prefix, sums_by_region
@@ -44,15 +44,35 @@ DEFAULT_GRADES: list[list[Any]] = [["A", 90], ["B", 75], ["C", 60], ["D", 40], [
 # The default scheme: quality first. Satisfaction (25) weighs more than the one activity count
 # (立案数, 10), as issue 6 requires of defaults.
 DEFAULT_ITEMS: list[dict[str, Any]] = [
-    {"indicator": "on_time_close_rate", "weight": 30, "rule": {"kind": "linear", "zero": 0.5, "full": 0.95}},
-    {"indicator": "satisfaction", "weight": 25, "rule": {"kind": "linear", "zero": 0.6, "full": 0.95}},
-    {"indicator": "rework_rate", "weight": 15, "rule": {"kind": "linear", "zero": 0.3, "full": 0.02}},
+    {
+        "indicator": "on_time_close_rate",
+        "weight": 30,
+        "rule": {"kind": "linear", "zero": 0.5, "full": 0.95},
+    },
+    {
+        "indicator": "satisfaction",
+        "weight": 25,
+        "rule": {"kind": "linear", "zero": 0.6, "full": 0.95},
+    },
+    {
+        "indicator": "rework_rate",
+        "weight": 15,
+        "rule": {"kind": "linear", "zero": 0.3, "full": 0.02},
+    },
     {
         "indicator": "avg_response_hours",
         "weight": 10,
-        "rule": {"kind": "bands", "direction": "max", "bands": [[1, 1.0], [2, 0.8], [4, 0.5], [8, 0.2]]},
+        "rule": {
+            "kind": "bands",
+            "direction": "max",
+            "bands": [[1, 1.0], [2, 0.8], [4, 0.5], [8, 0.2]],
+        },
     },
-    {"indicator": "overdue", "weight": 10, "rule": {"kind": "bands", "direction": "max", "bands": [[0, 1.0], [2, 0.6], [5, 0.3]]}},
+    {
+        "indicator": "overdue",
+        "weight": 10,
+        "rule": {"kind": "bands", "direction": "max", "bands": [[0, 1.0], [2, 0.6], [5, 0.3]]},
+    },
     {"indicator": "filed", "weight": 10, "rule": {"kind": "linear", "zero": 0, "full": 20}},
 ]
 DEFAULT_SCHEMES = [
@@ -82,7 +102,9 @@ def validate_items(items: Any) -> list[dict[str, Any]]:
         if code not in BY_CODE:
             raise ValidationError(_("未知指标：%(c)s") % {"c": code}, errors={"items": ["unknown"]})
         if code in seen:
-            raise ValidationError(_("指标重复：%(c)s") % {"c": code}, errors={"items": ["duplicate"]})
+            raise ValidationError(
+                _("指标重复：%(c)s") % {"c": code}, errors={"items": ["duplicate"]}
+            )
         seen.add(code)
         weight = _number(item.get("weight"), _("权重"))
         if weight <= 0:
@@ -101,7 +123,9 @@ def validate_items(items: Any) -> list[dict[str, Any]]:
             parsed = []
             for band in bands:
                 if not isinstance(band, (list, tuple)) or len(band) != 2:
-                    raise ValidationError(_("每一档须为[阈值, 得分比例]。"), errors={"items": ["rule"]})
+                    raise ValidationError(
+                        _("每一档须为[阈值, 得分比例]。"), errors={"items": ["rule"]}
+                    )
                 share = _number(band[1], _("得分比例"))
                 if not 0 <= share <= 1:
                     raise ValidationError(_("得分比例须在0到1之间。"), errors={"items": ["rule"]})
@@ -116,7 +140,9 @@ def validate_items(items: Any) -> list[dict[str, Any]]:
             side = "min" if "min" in rule else "max"
             rule = {"kind": kind, side: _number(rule[side], side)}
         else:
-            raise ValidationError(_("未知评分规则：%(k)s") % {"k": kind}, errors={"items": ["rule"]})
+            raise ValidationError(
+                _("未知评分规则：%(k)s") % {"k": kind}, errors={"items": ["rule"]}
+            )
         out.append({"indicator": code, "weight": weight, "rule": rule})
     total = sum(i["weight"] for i in out)
     if abs(total - 100) > 1e-6:
@@ -137,7 +163,7 @@ def validate_grades(grades: Any) -> list[list[Any]]:
     if not grades:
         return [list(g) for g in DEFAULT_GRADES]
     try:
-        parsed = [[str(g), float(t)] for g, t in grades]
+        parsed: list[list[Any]] = [[str(g), float(t)] for g, t in grades]
     except (TypeError, ValueError) as exc:
         raise ValidationError(_("等级格式不正确。"), errors={"grades": ["invalid"]}) from exc
     parsed.sort(key=lambda g: -g[1])
@@ -208,7 +234,12 @@ def scheme_save(
 
 def default_schemes_create(region: Region | None = None) -> list[AssessmentScheme]:
     """The default schemes on ``region`` (default: the shallowest county), unless present."""
-    region = region or Region.objects.filter(level=Level.COUNTY, is_active=True).order_by("depth", "code").first()
+    region = (
+        region
+        or Region.objects.filter(level=Level.COUNTY, is_active=True)
+        .order_by("depth", "code")
+        .first()
+    )
     if region is None:
         return []
     made = []
@@ -239,7 +270,11 @@ def item_share(rule: dict[str, Any], value: float) -> float:
         zero, full = rule["zero"], rule["full"]
         return max(0.0, min(1.0, (value - zero) / (full - zero)))
     if kind == RuleKind.BANDS:
-        reaches = (lambda t: value >= t) if rule.get("direction", "min") == "min" else (lambda t: value <= t)
+        reaches = (
+            (lambda t: value >= t)
+            if rule.get("direction", "min") == "min"
+            else (lambda t: value <= t)
+        )
         for threshold, share in rule["bands"]:
             if reaches(threshold):
                 return float(share)
@@ -315,21 +350,36 @@ def _objects(scheme: AssessmentScheme, period: Period) -> list[dict[str, Any]]:
     region = scheme.region
     kind = scheme.object_kind
     if kind in (ObjectKind.GRID, ObjectKind.COMMUNITY, ObjectKind.STREET):
-        level = {ObjectKind.GRID: Level.GRID, ObjectKind.COMMUNITY: Level.COMMUNITY, ObjectKind.STREET: Level.STREET}[kind]
+        level = {
+            ObjectKind.GRID.value: Level.GRID,
+            ObjectKind.COMMUNITY.value: Level.COMMUNITY,
+            ObjectKind.STREET.value: Level.STREET,
+        }[str(kind)]
         regions = list(
-            Region.objects.filter(path__startswith=region.path, level=level, is_active=True).order_by("code")
+            Region.objects.filter(
+                path__startswith=region.path, level=level, is_active=True
+            ).order_by("code")
         )
         sums = sums_by_region([r.pk for r in regions], period)
         overdue = overdue_by_prefix(regions, region.path, now=timezone.now(), period=period)
         return [
-            {"id": r.pk, "name": r.name, "region": r, "department": None,
-             "values": compute(sums[r.pk], overdue.get(r.pk, 0))}
+            {
+                "id": r.pk,
+                "name": r.name,
+                "region": r,
+                "department": None,
+                "values": compute(sums[r.pk], overdue.get(r.pk, 0)),
+            }
             for r in regions
         ]
-    dim, field = (Dim.DEPT, "department_id") if kind == ObjectKind.DEPARTMENT else (Dim.WORKER, "assignee_id")
-    sums = breakdown(region, period, dim)
-    overdue = overdue_by(region.path, now=timezone.now(), period=period, field=field)
-    out = []
+    dim, field = (
+        (Dim.DEPT, "department_id")
+        if kind == ObjectKind.DEPARTMENT
+        else (Dim.WORKER, "assignee_id")
+    )
+    by_value = breakdown(region, period, dim)
+    late = overdue_by(region.path, now=timezone.now(), period=period, field=field)
+    out: list[dict[str, Any]] = []
     if kind == ObjectKind.DEPARTMENT:
         depts = {
             d.pk: d
@@ -337,24 +387,34 @@ def _objects(scheme: AssessmentScheme, period: Period) -> list[dict[str, Any]]:
             if d.region.path.startswith(region.path) or region.path.startswith(d.region.path)
         }
         for pk, dept in sorted(depts.items()):
-            s = sums.get(str(pk))
-            if s is None and not overdue.get(pk):
+            s = by_value.get(str(pk))
+            if s is None and not late.get(pk):
                 continue  # no case of this department in the period and area
-            from .indicators import empty_sums
-
-            out.append({"id": pk, "name": dept.name, "region": dept.region if dept.region.path.startswith(region.path) else region,
-                        "department": dept, "values": compute(s or empty_sums(), overdue.get(pk, 0))})
+            out.append(
+                {
+                    "id": pk,
+                    "name": dept.name,
+                    "region": dept.region if dept.region.path.startswith(region.path) else region,
+                    "department": dept,
+                    "values": compute(s or empty_sums(), late.get(pk, 0)),
+                }
+            )
         return out
     from wangge.accounts.models import User
 
-    from .indicators import empty_sums
-
-    ids = {int(v) for v in sums if v.isdigit()} | {k for k in overdue if k}
+    ids = {int(v) for v in by_value if v.isdigit()} | {k for k in late if k}
     users = User.objects.in_bulk(ids)
     for pk in sorted(ids):
         if pk in users:
-            out.append({"id": pk, "name": str(users[pk]), "region": region, "department": None,
-                        "values": compute(sums.get(str(pk)) or empty_sums(), overdue.get(pk, 0))})
+            out.append(
+                {
+                    "id": pk,
+                    "name": str(users[pk]),
+                    "region": region,
+                    "department": None,
+                    "values": compute(by_value.get(str(pk)) or empty_sums(), late.get(pk, 0)),
+                }
+            )
     return out
 
 
@@ -364,7 +424,10 @@ def _check_period(scheme: AssessmentScheme, period_label: str) -> Period:
     if period.kind != wanted:
         raise ValidationError(
             _("该方案按%(k)s考核，考核期应为%(e)s。")
-            % {"k": PeriodKind(scheme.period_kind).label, "e": "2026-10" if wanted == "month" else "2026-Q4"},
+            % {
+                "k": PeriodKind(scheme.period_kind).label,
+                "e": "2026-10" if wanted == "month" else "2026-Q4",
+            },
             errors={"period": ["kind"]},
         )
     return period
@@ -386,7 +449,12 @@ def assessment_request(*, actor: Any, scheme: AssessmentScheme, period_label: st
         end=period.end,
         requested_by=actor if getattr(actor, "pk", None) else None,
     )
-    audit_log(actor=actor, action="analytics.assessment_request", obj=run, after={"period": period.label, "version": version.version})
+    audit_log(
+        actor=actor,
+        action="analytics.assessment_request",
+        obj=run,
+        after={"period": period.label, "version": version.version},
+    )
     from .tasks import compute_assessment
 
     transaction.on_commit(lambda: compute_assessment.enqueue(run.pk))
@@ -396,7 +464,11 @@ def assessment_request(*, actor: Any, scheme: AssessmentScheme, period_label: st
 @transaction.atomic
 def assessment_compute(*, run: AssessmentRun) -> AssessmentRun:
     """Compute, rank and store the results of ``run`` (replacing earlier results of it)."""
-    run = AssessmentRun.objects.select_for_update().select_related("scheme__region", "scheme_version").get(pk=run.pk)
+    run = (
+        AssessmentRun.objects.select_for_update()
+        .select_related("scheme__region", "scheme_version")
+        .get(pk=run.pk)
+    )
     definition = run.scheme_version.definition
     period = parse_period(run.period)
     scheme = run.scheme
@@ -429,7 +501,12 @@ def assessment_compute(*, run: AssessmentRun) -> AssessmentRun:
     run.error = ""
     run.computed_at = timezone.now()
     run.save(update_fields=["status", "error", "computed_at"])
-    audit_log(actor=None, action="analytics.assessment_compute", obj=run, after={"results": len(rows), "period": run.period})
+    audit_log(
+        actor=None,
+        action="analytics.assessment_compute",
+        obj=run,
+        after={"results": len(rows), "period": run.period},
+    )
     return run
 
 
@@ -441,11 +518,20 @@ def assessment_run_now(*, actor: Any, scheme: AssessmentScheme, period_label: st
         period = _check_period(scheme, period_label)
         version = AssessmentSchemeVersion.objects.get(scheme=scheme, version=scheme.version)
         run = AssessmentRun.objects.create(
-            scheme=scheme, scheme_version=version, period=period.label, start=period.start,
-            end=period.end, requested_by=actor if getattr(actor, "pk", None) else None,
+            scheme=scheme,
+            scheme_version=version,
+            period=period.label,
+            start=period.start,
+            end=period.end,
+            requested_by=actor if getattr(actor, "pk", None) else None,
             status=RunStatus.RUNNING,
         )
-        audit_log(actor=actor, action="analytics.assessment_request", obj=run, after={"period": period.label, "version": version.version})
+        audit_log(
+            actor=actor,
+            action="analytics.assessment_request",
+            obj=run,
+            after={"period": period.label, "version": version.version},
+        )
     return assessment_compute(run=run)
 
 
@@ -463,7 +549,9 @@ def scheduled_assessments(today: Any = None) -> list[int]:
         label = month.label if scheme.period_kind == PeriodKind.MONTH else quarter
         if label is None:
             continue
-        if AssessmentRun.objects.filter(scheme=scheme, period=label, status=RunStatus.DONE).exists():
+        if AssessmentRun.objects.filter(
+            scheme=scheme, period=label, status=RunStatus.DONE
+        ).exists():
             continue
         made.append(assessment_run_now(actor=None, scheme=scheme, period_label=label).pk)
     return made

@@ -56,7 +56,7 @@ SATISFIED_FROM = 4  # a rating of 4 or 5 (of 5) counts as satisfied
 Key = tuple[str, date, int, str, str]  # grain, bucket, region id, dim, value
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _statutory_workday(day: date) -> bool:
     return WorkCalendar(overrides={}).is_workday(day)
 
@@ -178,7 +178,9 @@ FACT_FIELDS = (
 
 def facts_of(case: Any, **history: int) -> CaseFacts:
     """Facts of a ``Case`` instance (or anything with the same attributes)."""
-    return CaseFacts(**{f: getattr(case, f) for f in FACT_FIELDS}, **history)
+    values: dict[str, Any] = {f: getattr(case, f) for f in FACT_FIELDS}
+    values.update(history)
+    return CaseFacts(**values)
 
 
 def _due(deadlines: Mapping[str, Any], step: str) -> datetime | None:
@@ -316,5 +318,3 @@ def month_starts(start: date, end: date) -> Sequence[date]:
 
 def midnight(day: date) -> datetime:
     return datetime.combine(day, time(0), tzinfo=SHANGHAI)
-
-

@@ -54,8 +54,15 @@ class Hotspot:
     def text(self) -> str:
         return _(
             "%(g)s · %(m)s：本周%(c)d件，前8周平均每周%(b).1f件（%(r).1f倍），p=%(p).2g，q=%(q).2g"
-        ) % {"g": self.grid_name, "m": self.matter, "c": self.current, "b": self.baseline_weekly,
-             "r": self.ratio, "p": self.p_value, "q": self.q_value}
+        ) % {
+            "g": self.grid_name,
+            "m": self.matter,
+            "c": self.current,
+            "b": self.baseline_weekly,
+            "r": self.ratio,
+            "p": self.p_value,
+            "q": self.q_value,
+        }
 
 
 @dataclass
@@ -67,7 +74,11 @@ class HotspotResult:
 
     def summary(self) -> str:
         return _("%(s)s至%(e)s：检验%(n)d个网格×事项组合，%(h)d个显著上升（BH校正q<0.05）") % {
-            "s": self.start, "e": self.end - timedelta(days=1), "n": self.tested, "h": len(self.hotspots)}
+            "s": self.start,
+            "e": self.end - timedelta(days=1),
+            "n": self.tested,
+            "h": len(self.hotspots),
+        }
 
 
 def _today() -> date:
@@ -81,13 +92,13 @@ def hotspots_for(region: Region, *, today: date | None = None) -> HotspotResult:
     cur_start = today - timedelta(days=7)
     base_start = cur_start - timedelta(days=7 * BASELINE_WEEKS)
     grids = {g.pk: g for g in grids_under(region)}
-    rows = (
-        CaseRollup.objects.filter(
-            grain=Grain.DAY, dim=Dim.TYPE, region_id__in=list(grids),
-            bucket__gte=base_start, bucket__lt=today,
-        )
-        .values_list("region_id", "value", "bucket", "reported")
-    )
+    rows = CaseRollup.objects.filter(
+        grain=Grain.DAY,
+        dim=Dim.TYPE,
+        region_id__in=list(grids),
+        bucket__gte=base_start,
+        bucket__lt=today,
+    ).values_list("region_id", "value", "bucket", "reported")
     cur: dict[tuple[int, str], int] = defaultdict(int)
     base: dict[tuple[int, str], int] = defaultdict(int)
     for grid_id, value, bucket, n in rows.iterator():
@@ -97,7 +108,9 @@ def hotspots_for(region: Region, *, today: date | None = None) -> HotspotResult:
     if not cells:
         return result
     share = 1 / (1 + BASELINE_WEEKS)
-    pvals = [float(binom.sf(cur.get(k, 0) - 1, cur.get(k, 0) + base.get(k, 0), share)) for k in cells]
+    pvals = [
+        float(binom.sf(cur.get(k, 0) - 1, cur.get(k, 0) + base.get(k, 0), share)) for k in cells
+    ]
     qvals = false_discovery_control(pvals, method="bh")
     names = _labels(Dim.TYPE, {v for _g, v in cells})
     for k, p, q in zip(cells, pvals, qvals, strict=True):
@@ -107,8 +120,18 @@ def hotspots_for(region: Region, *, today: date | None = None) -> HotspotResult:
         weekly = base.get(k, 0) / BASELINE_WEEKS
         grid = grids[k[0]]
         result.hotspots.append(
-            Hotspot(grid.code, grid.name, names[k[1]], c, weekly, c / weekly if weekly else float("inf"),
-                    p, float(q), grid.center_lat, grid.center_lon)
+            Hotspot(
+                grid.code,
+                grid.name,
+                names[k[1]],
+                c,
+                weekly,
+                c / weekly if weekly else float("inf"),
+                p,
+                float(q),
+                grid.center_lat,
+                grid.center_lon,
+            )
         )
     result.hotspots.sort(key=lambda h: (h.q_value, -h.current))
     return result
@@ -127,7 +150,9 @@ class Forecast:
     next_week: dict[str, float]  # grid code → forecast
 
 
-def weekly_counts(region: Region, *, today: date | None = None, weeks: int = HISTORY_WEEKS) -> tuple[list[date], dict[str, list[int]]]:
+def weekly_counts(
+    region: Region, *, today: date | None = None, weeks: int = HISTORY_WEEKS
+) -> tuple[list[date], dict[str, list[int]]]:
     """Reports per grid per full week (Monday–Sunday), oldest first, ending before this week."""
     today = today or _today()
     this_monday = today - timedelta(days=today.weekday())
@@ -135,8 +160,13 @@ def weekly_counts(region: Region, *, today: date | None = None, weeks: int = HIS
     grids = {g.pk: g.code for g in grids_under(region)}
     counts = {code: [0] * weeks for code in grids.values()}
     rows = (
-        CaseRollup.objects.filter(grain=Grain.DAY, dim=Dim.TOTAL, region_id__in=list(grids),
-                                  bucket__gte=first, bucket__lt=this_monday)
+        CaseRollup.objects.filter(
+            grain=Grain.DAY,
+            dim=Dim.TOTAL,
+            region_id__in=list(grids),
+            bucket__gte=first,
+            bucket__lt=this_monday,
+        )
         .values_list("region_id", "bucket")
         .annotate(n=Sum("reported"))
         .order_by()
@@ -161,10 +191,12 @@ def forecast_for(region: Region, *, today: date | None = None) -> Forecast:
     weeks, counts = weekly_counts(region, today=today)
     n = len(weeks)
     split = n - HELD_OUT_WEEKS
+
     # α from one-step errors on the older weeks only (weeks 4 … split-1).
     def err(alpha: float, lo: int, hi: int) -> float:
         pairs = [(_ewma(s[:t], alpha), s[t]) for s in counts.values() for t in range(lo, hi)]
         return _mae(pairs) or 0.0
+
     alpha = min(ALPHAS, key=lambda a: err(a, 4, split)) if split > 5 else 0.3
     model, last, mean4 = [], [], []
     for s in counts.values():
@@ -188,14 +220,28 @@ def hotspot_data(region: Region) -> dict[str, Any]:
     return {
         "summary": h.summary(),
         "hotspots": [
-            {"grid": x.grid_code, "grid_name": x.grid_name, "matter": x.matter, "current": x.current,
-             "baseline_weekly": round(x.baseline_weekly, 2), "ratio": None if x.ratio == float("inf") else round(x.ratio, 2),
-             "p": x.p_value, "q": x.q_value, "lat": x.lat, "lon": x.lon, "text": x.text()}
+            {
+                "grid": x.grid_code,
+                "grid_name": x.grid_name,
+                "matter": x.matter,
+                "current": x.current,
+                "baseline_weekly": round(x.baseline_weekly, 2),
+                "ratio": None if x.ratio == float("inf") else round(x.ratio, 2),
+                "p": x.p_value,
+                "q": x.q_value,
+                "lat": x.lat,
+                "lon": x.lon,
+                "text": x.text(),
+            }
             for x in h.hotspots
         ],
         "forecast": {
-            "alpha": f.alpha, "weeks": f.weeks_used, "held_out": HELD_OUT_WEEKS,
-            "mae_model": f.mae_model, "mae_last_week": f.mae_last_week, "mae_mean4": f.mae_mean4,
+            "alpha": f.alpha,
+            "weeks": f.weeks_used,
+            "held_out": HELD_OUT_WEEKS,
+            "mae_model": f.mae_model,
+            "mae_last_week": f.mae_last_week,
+            "mae_mean4": f.mae_mean4,
             "next_week": f.next_week,
         },
     }

@@ -5,6 +5,8 @@ from the case events, or by ``wangge analytics rebuild-rollups``)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -16,7 +18,7 @@ from .choices import Grain, ObjectKind, PeriodKind, ReportFormat, RunStatus
 USER = settings.AUTH_USER_MODEL
 
 
-def _measure(label: str) -> models.BigIntegerField:
+def _measure(label: Any) -> models.BigIntegerField:
     return models.BigIntegerField(label, default=0)
 
 

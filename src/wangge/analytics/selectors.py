@@ -54,7 +54,9 @@ def default_area(user: Any, perm: str = VIEW_DASHBOARD) -> Region | None:
     paths = scope_paths(user, perm)
     if paths is None:
         return (
-            Region.objects.filter(level=Level.COUNTY, is_active=True).order_by("depth", "code").first()
+            Region.objects.filter(level=Level.COUNTY, is_active=True)
+            .order_by("depth", "code")
+            .first()
             or Region.objects.filter(is_active=True).order_by("depth", "code").first()
         )
     if not paths:
@@ -120,9 +122,7 @@ def sums_by_region(region_ids: Iterable[int], period: Period) -> dict[int, dict[
 def breakdown(region: Region, period: Period, dim: str) -> dict[str, dict[str, int]]:
     """Sums per value of ``dim`` (month rows: the months the period overlaps)."""
     rows = (
-        CaseRollup.objects.filter(
-            _bucket_filter(period, Grain.MONTH), region_id=region.pk, dim=dim
-        )
+        CaseRollup.objects.filter(_bucket_filter(period, Grain.MONTH), region_id=region.pk, dim=dim)
         .values("value")
         .annotate(**_SUMS)
         .order_by()
@@ -144,14 +144,14 @@ def trend(region: Region, period: Period) -> list[tuple[Any, dict[str, int]]]:
 # --- live: open and overdue cases ----------------------------------------------------------
 
 
-def overdue_cases(
-    path: str, *, now: datetime, period: Period | None = None
-) -> QuerySet[Case]:
+def overdue_cases(path: str, *, now: datetime, period: Period | None = None) -> QuerySet[Case]:
     """Open, not suspended cases under ``path`` whose current step deadline has passed (only
     open cases carry ``due_at``: the partial index ``case_open_due``)."""
     qs = Case.objects.filter(due_at__lt=now, region_path__startswith=path)
     if period is not None:
-        qs = qs.filter(reported_at__gte=midnight(period.start), reported_at__lt=midnight(period.end))
+        qs = qs.filter(
+            reported_at__gte=midnight(period.start), reported_at__lt=midnight(period.end)
+        )
     return qs
 
 
@@ -200,7 +200,9 @@ def indicator_values(sums: dict[str, int], overdue: int) -> list[dict[str, Any]]
     ]
 
 
-def area_indicators(region: Region, period: Period, *, now: datetime | None = None) -> dict[str, Any]:
+def area_indicators(
+    region: Region, period: Period, *, now: datetime | None = None
+) -> dict[str, Any]:
     """Indicator values of one area and period (the API and the dashboard header)."""
     now = now or timezone.now()
     sums = sums_by_region([region.pk], period)[region.pk]
@@ -239,10 +241,16 @@ def _labels(dim: str, values: Iterable[str]) -> dict[str, str]:
     return {v: v for v in vals}
 
 
-def _counted(dim: str, sums: dict[str, dict[str, int]], top: int | None = None) -> list[dict[str, Any]]:
+def _counted(
+    dim: str, sums: dict[str, dict[str, int]], top: int | None = None
+) -> list[dict[str, Any]]:
     labels = _labels(dim, sums)
-    rows = sorted(
-        ({"value": v, "label": labels[v], "n": s["reported"]} for v, s in sums.items() if s["reported"]),
+    rows: list[dict[str, Any]] = sorted(
+        (
+            {"value": v, "label": labels[v], "n": s["reported"]}
+            for v, s in sums.items()
+            if s["reported"]
+        ),
         key=lambda r: (-r["n"], r["label"]),
     )
     if top is not None and len(rows) > top:
@@ -251,7 +259,9 @@ def _counted(dim: str, sums: dict[str, dict[str, int]], top: int | None = None) 
     return rows
 
 
-def dashboard_data(user: Any, region: Region, period: Period, *, now: datetime | None = None) -> dict[str, Any]:
+def dashboard_data(
+    user: Any, region: Region, period: Period, *, now: datetime | None = None
+) -> dict[str, Any]:
     """Everything the command-centre page draws, as JSON-ready data."""
     now = now or timezone.now()
     head = area_indicators(region, period, now=now)
@@ -279,7 +289,7 @@ def dashboard_data(user: Any, region: Region, period: Period, *, now: datetime |
     depts = breakdown(region, period, Dim.DEPT)
     dept_overdue = overdue_by(region.path, now=now, period=period, field="department_id")
     dept_names = _labels(Dim.DEPT, depts)
-    league = []
+    league: list[dict[str, Any]] = []
     for value, s in depts.items():
         od = dept_overdue.get(int(value), 0) if value.isdigit() else 0
         v = compute(s, od)
@@ -313,12 +323,19 @@ def dashboard_data(user: Any, region: Region, period: Period, *, now: datetime |
         .select_related("grid")
         .order_by("due_at", "id")[:OVERDUE_LIST]
     ]
-    latest = Case.objects.filter(region_path__startswith=region.path).order_by("-id").values_list(
-        "id", flat=True
-    ).first()
+    latest = (
+        Case.objects.filter(region_path__startswith=region.path)
+        .order_by("-id")
+        .values_list("id", flat=True)
+        .first()
+    )
     return {
-        "area": {"code": region.code, "name": region.name, "level": region.level,
-                 "level_label": region.get_level_display()},
+        "area": {
+            "code": region.code,
+            "name": region.name,
+            "level": region.level,
+            "level_label": region.get_level_display(),
+        },
         "period": period.label,
         "generated_at": timezone.localtime(now).strftime("%Y-%m-%d %H:%M:%S"),
         "latest_case": latest or 0,
@@ -444,7 +461,11 @@ def run_list_for_user(user: Any) -> QuerySet[AssessmentRun]:
     if paths is None:
         return qs
     area = path_filter("scheme__region__path", paths) if paths else Q(pk__in=[])
-    own = Q(results__department__members=user) if getattr(user, "is_authenticated", False) else Q(pk__in=[])
+    own = (
+        Q(results__department__members=user)
+        if getattr(user, "is_authenticated", False)
+        else Q(pk__in=[])
+    )
     return qs.filter(area | own).distinct()
 
 
@@ -478,5 +499,3 @@ def departments_in(region: Region) -> QuerySet[Department]:
     return Department.objects.filter(
         Q(region__path__startswith=region.path) | Q(pk__in=[])
     ).order_by("code")
-
-

@@ -1,4 +1,4 @@
-"""Background work of the analytics app (django_tasks): assessment runs, reports, the monthly job."""
+"""Background work of the analytics app (django_tasks): assessments, reports, the monthly job."""
 
 from __future__ import annotations
 
@@ -18,7 +18,9 @@ def compute_assessment(run_id: int) -> dict[str, Any]:
     try:
         run = assessment_compute(run=run)
     except Exception as exc:
-        AssessmentRun.objects.filter(pk=run_id).update(status=RunStatus.FAILED, error=str(exc)[:2000])
+        AssessmentRun.objects.filter(pk=run_id).update(
+            status=RunStatus.FAILED, error=str(exc)[:2000]
+        )
         raise
     return {"run": run.pk, "results": run.results.count()}
 
@@ -35,8 +37,7 @@ def generate_report(report_id: int) -> dict[str, Any]:
 def monthly_run() -> dict[str, Any]:
     """Last month's (and, after a quarter's last month, last quarter's) assessments of every
     active scheme and the monthly reports of each scheme's region; idempotent per period."""
-    from .reports import monthly_reports
-
     from .assessment import scheduled_assessments
+    from .reports import monthly_reports
 
     return {"runs": scheduled_assessments(), "reports": monthly_reports()}

@@ -56,7 +56,9 @@ def analytics_staff(perm: str | None) -> Callable[[View], View]:
 
 def _area_and_period(request: HttpRequest, perm: str = sel.VIEW_DASHBOARD) -> tuple[Any, Period]:
     code = request.GET.get("area")
-    region = sel.access_area(request.user, code, perm) if code else sel.default_area(request.user, perm)
+    region = (
+        sel.access_area(request.user, code, perm) if code else sel.default_area(request.user, perm)
+    )
     if region is None:
         raise NotFound(_("您没有可查看的区域。"))
     try:
@@ -142,11 +144,15 @@ def assessments(request: HttpRequest) -> HttpResponseBase:
 def assessment_run(request: HttpRequest) -> HttpResponseBase:
     from .assessment import assessment_request
 
-    scheme = sel.scheme_list_for_user(request.user).filter(code=request.POST.get("scheme", "")).first()
+    scheme = (
+        sel.scheme_list_for_user(request.user).filter(code=request.POST.get("scheme", "")).first()
+    )
     if scheme is None:
         raise NotFound(_("考核方案不存在或不在您的管辖范围内。"))
     try:
-        run = assessment_request(actor=request.user, scheme=scheme, period_label=request.POST.get("period", ""))
+        run = assessment_request(
+            actor=request.user, scheme=scheme, period_label=request.POST.get("period", "")
+        )
     except ValidationError as exc:
         messages.error(request, exc.message)
         return redirect("analytics:assessments")
@@ -194,4 +200,6 @@ def report_download(request: HttpRequest, pk: int) -> HttpResponseBase:
     report = sel.access_report(request.user, pk)
     if report.status != RunStatus.DONE or not report.file:
         raise NotFound(_("报告尚未生成。"))
-    return FileResponse(report.file.open("rb"), as_attachment=True, filename=report_filename(report))
+    return FileResponse(
+        report.file.open("rb"), as_attachment=True, filename=report_filename(report)
+    )

@@ -17,7 +17,9 @@ def at(y: int, m: int, d: int, hh: int = 9, mm: int = 0) -> datetime:
     return datetime(y, m, d, hh, mm, tzinfo=SH)
 
 
-def report(world: Any, *, now: datetime, matter: str = "91001", grid: Any = None, **kw: Any) -> Case:
+def report(
+    world: Any, *, now: datetime, matter: str = "91001", grid: Any = None, **kw: Any
+) -> Case:
     """A case filed by the district commander through intake (``case.created`` fires)."""
     lon, lat = centre(grid or world.grid)
     kw.setdefault("source", "hotline")
@@ -42,7 +44,9 @@ def act(actor: Any, case: Case, action: str, now: datetime, **data: Any) -> Case
     )
 
 
-def walk(world: Any, case: Case, steps: list[tuple[str, float, dict[str, Any]]], start: datetime) -> Case:
+def walk(
+    world: Any, case: Case, steps: list[tuple[str, float, dict[str, Any]]], start: datetime
+) -> Case:
     """Apply ``(action, hours after start, data)`` steps as the district commander (who may do
     everything in the area)."""
     for action, hours, data in steps:

@@ -129,7 +129,9 @@ def history(world):
         mon,
     )
     # H: rejected (不予立案).
-    cases["H"] = walk(w, report(w, now=at(2026, 11, 2, 13)), [("reject", 14, {"reason": "不属实"})], mon)
+    cases["H"] = walk(
+        w, report(w, now=at(2026, 11, 2, 13)), [("reject", 14, {"reason": "不属实"})], mon
+    )
     # I: accepted after 10 minutes, dispatched, never handled: overdue by 16 November.
     cases["I"] = walk(
         w,
@@ -170,7 +172,9 @@ def test_each_indicator_matches_the_hand_computed_value(world, history):
 
 def test_a_date_range_and_a_grid_see_the_same_cohort(world, history):
     by_month, _ = _values(world.grid, parse_period("2026-11"), at(2026, 11, 16, 9))
-    by_days, _ = _values(world.grid, date_range(date(2026, 11, 2), date(2026, 11, 2)), at(2026, 11, 16, 9))
+    by_days, _ = _values(
+        world.grid, date_range(date(2026, 11, 2), date(2026, 11, 2)), at(2026, 11, 16, 9)
+    )
     assert by_month == by_days
     # Before anything was due, nothing is overdue and 应结案数 is just the closed cases.
     early, _ = _values(world.grid, parse_period("2026-11"), at(2026, 11, 4, 12))

@@ -52,8 +52,15 @@ def w(tree, settings, tmp_path) -> W:
     }
     scheme, run, report = {}, {}, {}
     for side, street in (("in", s1), ("out", s2)):
-        scheme[side] = scheme_save(actor=None, code=f"s-{side}", name=f"方案{side}", object_kind="community",
-                                   period_kind="month", region=street, items=DEFAULT_ITEMS)
+        scheme[side] = scheme_save(
+            actor=None,
+            code=f"s-{side}",
+            name=f"方案{side}",
+            object_kind="community",
+            period_kind="month",
+            region=street,
+            items=DEFAULT_ITEMS,
+        )
         run[side] = assessment_run_now(actor=None, scheme=scheme[side], period_label="2026-10")
         r = Report.objects.create(region=street, period="2026-10", format="xlsx")
         report[side] = report_generate(report_id=r.pk)
@@ -78,13 +85,34 @@ ROWS = [
     Row("analytics:dashboard", "get", "viewer", _area("/analytics/")),
     Row("analytics:data", "get", "viewer", _area("/analytics/data.json")),
     Row("analytics:map", "get", "viewer", _area("/analytics/map.geojson")),
-    Row("analytics:run", "get", "viewer", lambda w, side: f"/analytics/assessments/runs/{w.run[side].pk}/"),
-    Row("analytics:assessment_run", "post", "boss", lambda w, side: "/analytics/assessments/run/",
-        lambda w, side: {"scheme": w.scheme[side].code, "period": "2026-10"}, 302),
-    Row("analytics:report_create", "post", "boss", lambda w, side: "/analytics/reports/new/",
-        lambda w, side: {"area": w.street[side].code, "period": "2026-10", "format": "xlsx"}, 302),
-    Row("analytics:report_download", "get", "viewer",
-        lambda w, side: f"/analytics/reports/{w.report[side].pk}/download/"),
+    Row(
+        "analytics:run",
+        "get",
+        "viewer",
+        lambda w, side: f"/analytics/assessments/runs/{w.run[side].pk}/",
+    ),
+    Row(
+        "analytics:assessment_run",
+        "post",
+        "boss",
+        lambda w, side: "/analytics/assessments/run/",
+        lambda w, side: {"scheme": w.scheme[side].code, "period": "2026-10"},
+        302,
+    ),
+    Row(
+        "analytics:report_create",
+        "post",
+        "boss",
+        lambda w, side: "/analytics/reports/new/",
+        lambda w, side: {"area": w.street[side].code, "period": "2026-10", "format": "xlsx"},
+        302,
+    ),
+    Row(
+        "analytics:report_download",
+        "get",
+        "viewer",
+        lambda w, side: f"/analytics/reports/{w.report[side].pk}/download/",
+    ),
 ]
 
 
@@ -116,7 +144,9 @@ def test_page_matrix(w, row, scenario, django_capture_on_commit_callbacks):
         assert response.status_code == 404
 
 
-@pytest.mark.parametrize("scenario, expected", [("anon", 401), ("none", 404), ("in", 200), ("out", 404)])
+@pytest.mark.parametrize(
+    "scenario, expected", [("anon", 401), ("none", 404), ("in", 200), ("out", 404)]
+)
 def test_indicator_api_matrix(w, scenario, expected):
     client = Client()
     if scenario == "none":
@@ -149,8 +179,15 @@ def test_a_street_sees_only_its_communities(w, tree):
     from wangge.analytics.assessment import DEFAULT_ITEMS, assessment_run_now, scheme_save
     from wangge.analytics.selectors import result_list_for_user
 
-    county = scheme_save(actor=None, code="county", name="全区社区", object_kind="community",
-                         period_kind="month", region=tree.county, items=DEFAULT_ITEMS)
+    county = scheme_save(
+        actor=None,
+        code="county",
+        name="全区社区",
+        object_kind="community",
+        period_kind="month",
+        region=tree.county,
+        items=DEFAULT_ITEMS,
+    )
     run = assessment_run_now(actor=None, scheme=county, period_label="2026-10")
     assert run.results.count() == 4
     seen = {r.region_id for r in result_list_for_user(w.users["viewer"], run)}
@@ -169,10 +206,18 @@ def test_bad_input_changes_nothing(w):
     client = Client()
     client.force_login(w.users["boss"])
     runs, reports = AssessmentRun.objects.count(), Report.objects.count()
-    response = client.post("/analytics/assessments/run/", {"scheme": "s-in", "period": "2026-13"}, follow=True)
+    response = client.post(
+        "/analytics/assessments/run/", {"scheme": "s-in", "period": "2026-13"}, follow=True
+    )
     assert "格式不正确" in response.content.decode()
-    response = client.post("/analytics/reports/new/", {"area": w.street["in"].code, "period": "2026-10", "format": "doc"}, follow=True)
+    response = client.post(
+        "/analytics/reports/new/",
+        {"area": w.street["in"].code, "period": "2026-10", "format": "doc"},
+        follow=True,
+    )
     assert "报告格式无效" in response.content.decode()
     assert (AssessmentRun.objects.count(), Report.objects.count()) == (runs, reports)
-    api = client.get(f"/api/v1/indicators/?area={w.street['in'].code}&start=2026-10-31&end=2026-10-01")
+    api = client.get(
+        f"/api/v1/indicators/?area={w.street['in'].code}&start=2026-10-31&end=2026-10-01"
+    )
     assert api.status_code == 422 and "结束日期" in api.json()["error"]["message"]

@@ -22,28 +22,58 @@ pytestmark = pytest.mark.django_db
 def november(world, settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path
     t = at(2026, 11, 2)
-    walk(world, report(world, now=at(2026, 11, 2, 9)), [
-        ("accept", 1, {}), ("dispatch", 2, {"department": world.dept.pk}), ("claim", 3, {}),
-        ("handle", 5, {"result": "ok"}), ("verify", 6, {}), ("close", 7, {}), ("rate", 8, {"score": 5})], t)
+    walk(
+        world,
+        report(world, now=at(2026, 11, 2, 9)),
+        [
+            ("accept", 1, {}),
+            ("dispatch", 2, {"department": world.dept.pk}),
+            ("claim", 3, {}),
+            ("handle", 5, {"result": "ok"}),
+            ("verify", 6, {}),
+            ("close", 7, {}),
+            ("rate", 8, {"score": 5}),
+        ],
+        t,
+    )
     report(world, now=at(2026, 11, 4, 9), grid=world.other_grid)
-    scheme = scheme_save(actor=None, code="communities", name="社区月度考核", object_kind="community",
-                         period_kind="month", region=world.tree.county, items=DEFAULT_ITEMS)
+    scheme = scheme_save(
+        actor=None,
+        code="communities",
+        name="社区月度考核",
+        object_kind="community",
+        period_kind="month",
+        region=world.tree.county,
+        items=DEFAULT_ITEMS,
+    )
     assessment_run_now(actor=None, scheme=scheme, period_label="2026-11")
     return world
 
 
 def _generate(world, fmt_, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=False):
-        queued = report_request(actor=world.commander, region=world.tree.county, period_label="2026-11", fmt_=fmt_)
+        queued = report_request(
+            actor=world.commander, region=world.tree.county, period_label="2026-11", fmt_=fmt_
+        )
     assert queued.status == RunStatus.PENDING
     done = report_generate(report_id=queued.pk)
     assert done.status == RunStatus.DONE, done.error
     return done.file.read()
 
 
-def test_the_excel_report_has_chinese_sheets_and_the_numbers(november, django_capture_on_commit_callbacks):
+def test_the_excel_report_has_chinese_sheets_and_the_numbers(
+    november, django_capture_on_commit_callbacks
+):
     wb = load_workbook(io.BytesIO(_generate(november, "xlsx", django_capture_on_commit_callbacks)))
-    assert wb.sheetnames == ["概览", "下级区域", "事项类型", "部门排行", "每日趋势", "超期清单", "考核结果"]
+    assert wb.sheetnames == [
+        "概览",
+        "下级区域",
+        "事项类型",
+        "部门排行",
+        "每日趋势",
+        "超期清单",
+        "考核结果",
+    ]
     overview = {r[0]: r[1] for r in wb["概览"].iter_rows(min_row=2, values_only=True)}
     assert overview["立案数"] == "1" and overview["群众满意率"] == "100.0%"
     areas = list(wb["下级区域"].iter_rows(values_only=True))
@@ -51,17 +81,26 @@ def test_the_excel_report_has_chinese_sheets_and_the_numbers(november, django_ca
     assert [(r[0], r[2]) for r in areas[1:]] == [("第1街道", 1), ("第2街道", 1)]
     ranks = list(wb["考核结果"].iter_rows(min_row=2, values_only=True))
     assert ranks and ranks[0][0] == "社区月度考核" and "按期结案率" in ranks[0][6]
-    assert list(wb["部门排行"].iter_rows(min_row=2, values_only=True))[0][1] == "城管"
+    assert next(wb["部门排行"].iter_rows(min_row=2, values_only=True))[1] == "城管"
 
 
-def test_the_pdf_report_embeds_a_cjk_font_and_its_text_extracts(november, django_capture_on_commit_callbacks):
+def test_the_pdf_report_embeds_a_cjk_font_and_its_text_extracts(
+    november, django_capture_on_commit_callbacks
+):
     try:
         cjk_font()
     except ValidationError:
         pytest.fail("no CJK font installed: run `make chromium` (installs fonts-wqy-microhei)")
     pdf = PdfReader(io.BytesIO(_generate(november, "pdf", django_capture_on_commit_callbacks)))
     text = "".join(page.extract_text() for page in pdf.pages)
-    for expected in ("示范区 2026-11 网格化治理工作报告", "按期结案率", "群众满意率", "第1街道", "社区月度考核", "城管"):
+    for expected in (
+        "示范区 2026-11 网格化治理工作报告",
+        "按期结案率",
+        "群众满意率",
+        "第1街道",
+        "社区月度考核",
+        "城管",
+    ):
         assert expected in text
     fonts = pdf.pages[0]["/Resources"]["/Font"]
     embedded = []
@@ -77,8 +116,14 @@ def test_the_pdf_report_embeds_a_cjk_font_and_its_text_extracts(november, django
 
 def test_reports_are_refused_outside_the_area_and_for_bad_periods(world):
     with pytest.raises(PermissionDenied):
-        report_request(actor=world.outsider, region=world.tree.streets[0], period_label="2026-11", fmt_="xlsx")
+        report_request(
+            actor=world.outsider, region=world.tree.streets[0], period_label="2026-11", fmt_="xlsx"
+        )
     with pytest.raises(ValidationError):
-        report_request(actor=world.commander, region=world.tree.county, period_label="2026", fmt_="xlsx")
+        report_request(
+            actor=world.commander, region=world.tree.county, period_label="2026", fmt_="xlsx"
+        )
     with pytest.raises(ValidationError):
-        report_request(actor=world.commander, region=world.tree.county, period_label="2026-11", fmt_="doc")
+        report_request(
+            actor=world.commander, region=world.tree.county, period_label="2026-11", fmt_="doc"
+        )

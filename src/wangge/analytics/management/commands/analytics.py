@@ -42,7 +42,9 @@ class Command(BaseCommand):
         for line in result.samples:
             self.stdout.write(f"  {line}")
         if result.differs:
-            self.stdout.write("replaced the stored rollups." if result.replaced else "not changed (--check).")
+            self.stdout.write(
+                "replaced the stored rollups." if result.replaced else "not changed (--check)."
+            )
             if check:
                 sys.exit(1)
         else:

@@ -7,7 +7,10 @@ from django.core.management.base import BaseCommand, CommandParser
 
 
 class Command(BaseCommand):
-    help = "Assessment: `wangge assess run --scheme CODE --period 2026-10` computes, stores, prints the ranking."
+    help = (
+        "Assessment: `wangge assess run --scheme CODE --period 2026-10` computes, stores and "
+        "prints the ranking."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         sub = parser.add_subparsers(dest="subcommand", required=True)
@@ -21,7 +24,9 @@ class Command(BaseCommand):
         from wangge.analytics.models import AssessmentScheme
         from wangge.core.exceptions import WanggeError
 
-        scheme = AssessmentScheme.objects.filter(code=options["scheme"]).select_related("region").first()
+        scheme = (
+            AssessmentScheme.objects.filter(code=options["scheme"]).select_related("region").first()
+        )
         if scheme is None:
             known = ", ".join(AssessmentScheme.objects.values_list("code", flat=True)) or "-"
             self.stderr.write(f"unknown scheme {options['scheme']!r}; known: {known}")
