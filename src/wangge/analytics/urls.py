@@ -10,6 +10,7 @@ urlpatterns = [
     path("", views.dashboard, name="dashboard"),
     path("data.json", views.dashboard_data, name="data"),
     path("map.geojson", views.dashboard_map, name="map"),
+    path("hotspots.json", views.hotspots, name="hotspots"),
     path("assessments/", views.assessments, name="assessments"),
     path("assessments/run/", views.assessment_run, name="assessment_run"),
     path("assessments/runs/<int:pk>/", views.run_detail, name="run"),

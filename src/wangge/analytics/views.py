@@ -85,6 +85,7 @@ def dashboard(request: HttpRequest) -> HttpResponseBase:
             "indicators": INDICATORS,
             "data_url": f"{reverse('analytics:data')}?area={region.code}&period={period.label}",
             "map_url": f"{reverse('analytics:map')}?area={region.code}&period={period.label}",
+            "hotspots_url": f"{reverse('analytics:hotspots')}?area={region.code}",
             "poll_seconds": _poll_seconds(request),
             **map_settings(),
         },
@@ -110,6 +111,15 @@ def dashboard_data(request: HttpRequest) -> HttpResponseBase:
 def dashboard_map(request: HttpRequest) -> HttpResponseBase:
     region, period = _area_and_period(request)
     return JsonResponse(sel.map_data(region, period), content_type="application/geo+json")
+
+
+@require_GET
+@analytics_staff(sel.VIEW_DASHBOARD)
+def hotspots(request: HttpRequest) -> HttpResponseBase:
+    from .hotspots import hotspot_data
+
+    region, _period = _area_and_period(request)
+    return JsonResponse(hotspot_data(region))
 
 
 # --- assessments ---------------------------------------------------------------------------

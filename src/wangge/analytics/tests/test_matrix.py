@@ -18,6 +18,7 @@ COVERED = {
     "analytics:dashboard",
     "analytics:data",
     "analytics:map",
+    "analytics:hotspots",
     "analytics:assessments",
     "analytics:assessment_run",
     "analytics:run",
@@ -85,6 +86,7 @@ ROWS = [
     Row("analytics:dashboard", "get", "viewer", _area("/analytics/")),
     Row("analytics:data", "get", "viewer", _area("/analytics/data.json")),
     Row("analytics:map", "get", "viewer", _area("/analytics/map.geojson")),
+    Row("analytics:hotspots", "get", "viewer", _area("/analytics/hotspots.json")),
     Row(
         "analytics:run",
         "get",

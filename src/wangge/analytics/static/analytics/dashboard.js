@@ -195,11 +195,38 @@
       .catch(function () {});
   }
 
+  function fmt(v) { return v === null || v === undefined ? "—" : v.toFixed(2); }
+
+  function loadHotspots() {
+    if (!root.dataset.hotspotsUrl) return;
+    fetch(root.dataset.hotspotsUrl, { credentials: "same-origin", headers: { Accept: "application/json" } })
+      .then(function (r) { if (!r.ok) throw new Error(r.status); return r.json(); })
+      .then(function (d) {
+        root.querySelector("[data-testid=hotspot-summary]").textContent = d.summary;
+        var list = root.querySelector("[data-testid=hotspots]");
+        list.replaceChildren();
+        d.hotspots.slice(0, 10).forEach(function (h) { list.appendChild(el("li", {}, h.text)); });
+        var f = d.forecast;
+        root.querySelector("[data-testid=forecast]").textContent = labels.forecast
+          .replace("%(w)s", f.held_out).replace("%(m)s", fmt(f.mae_model))
+          .replace("%(l)s", fmt(f.mae_last_week)).replace("%(a)s", fmt(f.mae_mean4));
+        if (map && typeof L !== "undefined") {
+          d.hotspots.forEach(function (h) {
+            if (h.lat === null || h.lon === null) return;
+            L.circleMarker([h.lat, h.lon], { radius: 9, color: "#c8102e", weight: 3, fillOpacity: 0.2 })
+              .bindTooltip(h.text).addTo(map);
+          });
+        }
+      })
+      .catch(function () {});
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     root = document.getElementById("cc");
     if (!root) return;
     labels = JSON.parse(root.dataset.labels || "{}");
     load();
+    window.setTimeout(loadHotspots, 1500);  // once: a weekly analysis, after the map is up
     window.setInterval(load, Math.max(1, parseInt(root.dataset.poll || "30", 10)) * 1000);
     window.addEventListener("resize", function () { Object.keys(charts).forEach(function (k) { charts[k].resize(); }); });
     var fs = root.querySelector("[data-fullscreen]");
