@@ -215,7 +215,7 @@ def raw_numbers(region: Any, period: Any, now: datetime) -> dict[str, Any]:
             out[key] = {str(k) if key == "type" else k: n for k, n in c.fetchall()}
         c.execute(
             "SELECT COUNT(*), "
-            "SUM(CASE WHEN accepted_at IS NOT NULL AND state NOT IN ('merged','cancelled') THEN 1 ELSE 0 END), "
+            "SUM(CASE WHEN accepted_at IS NOT NULL AND state NOT IN ('merged','cancelled') THEN 1 ELSE 0 END), "  # noqa: E501
             "SUM(CASE WHEN state IN ('closed','rated') THEN 1 ELSE 0 END), "
             "SUM(CASE WHEN rating IS NOT NULL THEN 1 ELSE 0 END), "
             "SUM(CASE WHEN rating >= 4 THEN 1 ELSE 0 END) "
@@ -226,7 +226,7 @@ def raw_numbers(region: Any, period: Any, now: datetime) -> dict[str, Any]:
             zip(("reported", "filed", "closed", "rated", "satisfied"), c.fetchone(), strict=True)
         )
         c.execute(
-            "SELECT (reported_at AT TIME ZONE 'Asia/Shanghai')::date AS d, COUNT(*) FROM cases_case "
+            "SELECT (reported_at AT TIME ZONE 'Asia/Shanghai')::date AS d, COUNT(*) FROM cases_case "  # noqa: E501
             f"WHERE {where} GROUP BY d",
             params,
         )
@@ -266,9 +266,9 @@ def measure(
         )
         ratio = raw_t / roll_t
         say(
-            f"[{tag}] {name:<8} rollups {roll_t * 1000:8.1f} ms · raw GROUP BY {raw_t * 1000:8.1f} ms · "
-            f"RATIO {ratio:6.1f}× [{'ok' if ratio >= RATIO_TARGET else 'MISS'}] (target ≥ {RATIO_TARGET:g}) · "
-            f"same numbers: {'yes' if same else 'NO'} ({roll['totals']['reported']:,} cases in the period)"
+            f"[{tag}] {name:<8} rollups {roll_t * 1000:8.1f} ms · raw GROUP BY {raw_t * 1000:8.1f} ms · "  # noqa: E501
+            f"RATIO {ratio:6.1f}× [{'ok' if ratio >= RATIO_TARGET else 'MISS'}] (target ≥ {RATIO_TARGET:g}) · "  # noqa: E501
+            f"same numbers: {'yes' if same else 'NO'} ({roll['totals']['reported']:,} cases in the period)"  # noqa: E501
         )
         out[name] = roll_t
     return out
@@ -279,8 +279,8 @@ def peak_rss(code: str, period: str) -> float:
         "import resource, django, os; django.setup()\n"
         "from django.test import Client\nfrom wangge.accounts.models import User\n"
         "u = User.objects.filter(is_superuser=True).first()\nc = Client(); c.force_login(u)\n"
-        f"for _ in range(20):\n    assert c.get('/analytics/data.json?area={code}&period={period}').status_code == 200\n"
-        f"    assert c.get('/analytics/map.geojson?area={code}&period={period}').status_code == 200\n"
+        f"for _ in range(20):\n    assert c.get('/analytics/data.json?area={code}&period={period}').status_code == 200\n"  # noqa: E501
+        f"    assert c.get('/analytics/map.geojson?area={code}&period={period}').status_code == 200\n"  # noqa: E501
         "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)\n"
     )
     out = subprocess.run(
@@ -309,7 +309,7 @@ def child(args: argparse.Namespace) -> int:
     small = args.cases // 10
     loader = Loader(now)
     say(
-        f"{len(loader.grids)} grids, {len(loader.types)} matter types; sizes {small:,} and {args.cases:,} cases"
+        f"{len(loader.grids)} grids, {len(loader.types)} matter types; sizes {small:,} and {args.cases:,} cases"  # noqa: E501
     )
     recent = now - timedelta(days=DAYS / 10)
     took = loader.load(small, recent, now)
@@ -327,7 +327,7 @@ def child(args: argparse.Namespace) -> int:
     say(f"[{args.cases:,}] topped up with older history (COPY) in {took:.0f} s")
     took, result = rebuild()
     say(
-        f"[{args.cases:,}] rebuild-rollups {took:.0f} s: {result.cases:,} cases → {result.rows:,} rows"
+        f"[{args.cases:,}] rebuild-rollups {took:.0f} s: {result.cases:,} cases → {result.rows:,} rows"  # noqa: E501
     )
     large_t = measure(f"{args.cases:,}", district, busiest, period, now, args.repeat)
     status = 0
@@ -336,11 +336,11 @@ def child(args: argparse.Namespace) -> int:
         ok = ratio <= SCALE_TARGET
         status = status or (0 if ok else 1)
         say(
-            f"SCALE {name:<8} dashboard at {args.cases:,} / {small:,} cases = {large_t[name] * 1000:.1f} / "
-            f"{small_t[name] * 1000:.1f} ms = {ratio:.2f} [{'ok' if ok else 'MISS'}] (target ≤ {SCALE_TARGET})"
+            f"SCALE {name:<8} dashboard at {args.cases:,} / {small:,} cases = {large_t[name] * 1000:.1f} / "  # noqa: E501
+            f"{small_t[name] * 1000:.1f} ms = {ratio:.2f} [{'ok' if ok else 'MISS'}] (target ≤ {SCALE_TARGET})"  # noqa: E501
         )
     say(
-        f"peak RSS of a process serving the district dashboard 20×: {peak_rss(district.code, period.label):.0f} MB"
+        f"peak RSS of a process serving the district dashboard 20×: {peak_rss(district.code, period.label):.0f} MB"  # noqa: E501
     )
     return status
 
@@ -362,7 +362,7 @@ def main(argv: list[str]) -> int:
         return child(args)
     load = ", ".join(f"{v:.1f}" for v in os.getloadavg())
     say(
-        f"machine: {platform.node()} · {os.cpu_count()} cores · load {load} · Python {platform.python_version()} · "
+        f"machine: {platform.node()} · {os.cpu_count()} cores · load {load} · Python {platform.python_version()} · "  # noqa: E501
         f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}"
     )
     try:
