@@ -14,6 +14,7 @@ replaces them in the same transaction."""
 
 from __future__ import annotations
 
+import itertools
 import logging
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -252,27 +253,24 @@ def _create_temp_tables(cursor: Any) -> None:
 
 
 def _copy_rows(cursor: Any, table: str, columns: tuple[str, ...], rows: Iterator[Any]) -> int:
-    """Bulk-load ``rows``: COPY on PostgreSQL, batched executemany elsewhere."""
+    """Bulk-load ``rows`` in batches: COPY on PostgreSQL, executemany elsewhere. Each batch is
+    drawn from ``rows`` before it is written, because ``rows`` may itself be reading through a
+    server-side cursor on this connection (no query can run while a COPY is open)."""
     n = 0
-    if connection.vendor == "postgresql":
-        raw = cursor.cursor if hasattr(cursor, "cursor") else cursor
-        with raw.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row(row)
-                n += 1
-        return n
+    pg = connection.vendor == "postgresql"
     sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join(['%s'] * len(columns))})"  # noqa: S608 - identifiers are constants
-    batch: list[Any] = []
-    for row in rows:
-        batch.append(row)
-        if len(batch) >= 5000:
+    while True:
+        batch = list(itertools.islice(rows, 20_000))
+        if not batch:
+            return n
+        if pg:
+            raw = cursor.cursor if hasattr(cursor, "cursor") else cursor
+            with raw.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+                for row in batch:
+                    copy.write_row(row)
+        else:
             cursor.executemany(sql, batch)
-            n += len(batch)
-            batch = []
-    if batch:
-        cursor.executemany(sql, batch)
         n += len(batch)
-    return n
 
 
 def _aggregate(cursor: Any) -> None:
