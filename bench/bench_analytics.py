@@ -15,6 +15,9 @@ dropped afterwards). In a child process:
 5. peak RSS of a fresh process that serves the dashboard's two endpoints through Django's WSGI
    handler 20 times.
 
+Both sides of the ratio compute the same numbers and do the same live reads of open cases;
+neither draws the map geometry (grid polygons: a constant cost, timed separately).
+
 Timeline counts (dispatches) are not generated: 准确派遣率 has no data in this city.
 
 Usage: ``bench/run.py analytics [--cases 5000000] [--repeat 3]``.
@@ -177,10 +180,10 @@ def rebuild() -> tuple[float, Any]:
 
 
 def rollup_numbers(region: Any, period: Any, now: datetime) -> dict[str, Any]:
-    from wangge.analytics.selectors import dashboard_data, map_data
+    from wangge.analytics.selectors import dashboard_data, grids_under, sums_by_region
 
     data = dashboard_data(None, region, period, now=now)
-    map_data(region, period, now=now)
+    sums_by_region(grids_under(region).values_list("pk", flat=True), period)  # the map's numbers
     return {
         "state": {r["value"]: r["n"] for r in data["by_state"]},
         "source": {r["value"]: r["n"] for r in data["by_source"]},
@@ -271,6 +274,10 @@ def measure(
             f"same numbers: {'yes' if same else 'NO'} ({roll['totals']['reported']:,} cases in the period)"  # noqa: E501
         )
         out[name] = roll_t
+    from wangge.analytics.selectors import map_data
+
+    geo_t, _geo = best(lambda: map_data(district, period, now=now), repeat)
+    say(f"[{tag}] map.geojson of the district (522 grid polygons + numbers): {geo_t * 1000:.0f} ms")
     return out
 
 
