@@ -30,7 +30,7 @@ from wangge.geo.geometry import derived_fields
 from wangge.geo.models import PATH_SEP, Region
 from wangge.geo.services import locator_generation_bump, region_create
 
-from .analytics import analytics_load
+from .analytics import analytics_delete, analytics_load
 from .cases import cases_load, demo_cases_delete
 from .city import DEFAULT_SEED, DISTRICT, CityPlan, PlannedRegion, plan_city
 from .departments import DISTRICT_DEPARTMENTS, STREET_DEPARTMENTS, departments_load
@@ -163,6 +163,7 @@ def _delete_demo_regions(district: Region | None) -> None:
     if district is None:
         return
     demo_cases_delete(district)
+    analytics_delete(district)
     _delete_demo_departments(district)
     subtree = Region.objects.filter(path__startswith=district.path)
     foreign = subtree.exclude(source_code=DEMO_SOURCE).order_by("path").first()
