@@ -8,7 +8,7 @@ PORT ?= 8000
 STAMP := $(VENV)/.installed
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help setup assets run test lint typecheck migrations-check pytest bench chromium clean
+.PHONY: help setup fonts assets run test lint typecheck migrations-check pytest bench chromium clean
 
 help:
 	@echo "make run    - set up, migrate, load the demo city (first run) and serve on http://$(HOST):$(PORT)"
@@ -29,9 +29,10 @@ build/vendor/.built: package.json
 	cp node_modules/echarts/dist/echarts.min.js build/vendor/echarts/
 	cp node_modules/htmx.org/dist/htmx.min.js build/vendor/htmx/
 	cp node_modules/alpinejs/dist/cdn.min.js build/vendor/alpinejs/alpine.min.js
+	mkdir -p build/vendor/leaflet.heat && cp node_modules/leaflet.heat/dist/leaflet-heat.js build/vendor/leaflet.heat/
 	touch build/vendor/.built
 
-setup: $(STAMP) build/vendor/.built
+setup: $(STAMP) build/vendor/.built fonts
 	@command -v msgfmt >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq gettext >/dev/null; }
 	$(BIN)/wangge compilemessages --ignore=.venv --ignore=node_modules >/dev/null
 	$(BIN)/wangge collectstatic --noinput --verbosity 0
@@ -41,6 +42,10 @@ assets: build/vendor/.built
 run: setup
 	$(BIN)/wangge migrate --noinput
 	$(BIN)/wangge run --host $(HOST) --port $(PORT)
+
+# The CJK TrueType font embedded in PDF reports (analytics, decision 0009).
+fonts:
+	@test -f /usr/share/fonts/truetype/wqy/wqy-microhei.ttc || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-wqy-microhei >/dev/null; }
 
 chromium:
 	@command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk >/dev/null; }

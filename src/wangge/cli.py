@@ -21,6 +21,8 @@ GROUPS = """Wangge commands (wangge COMMAND --help for details):
                          import people/houses/organisations/components (row report)
   registers template|export KIND FILE.xlsx, registers rotate-key | generate-key
   worker                 run the background task worker (with heartbeat and periodic jobs)
+  analytics rebuild-rollups  recompute the case rollups from the raw cases (prints differences)
+  assess run --scheme CODE --period 2026-10   compute an assessment and print the ranking
 
 All Django management commands are available too (migrate, createsuperuser, …).
 """

@@ -10,6 +10,7 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("cases/", include("wangge.cases.urls")),
     path("registers/", include("wangge.registers.urls")),
+    path("analytics/", include("wangge.analytics.urls")),
     path("", include((cases_public, "public"))),
     path("", include("wangge.web.urls")),
 ]

@@ -64,6 +64,15 @@ REG_MANAGER = [
     IMPORT_REGISTERS,
     CHANGE_CAREPLAN,
 ]
+# Command centre and assessment (issue 6). Department staff see their own departments' scores
+# through membership (analytics.selectors.result_list_for_user), not an area grant.
+VIEW_DASHBOARD = "analytics.view_dashboard"
+VIEW_ASSESSMENT = "analytics.view_assessment"
+RUN_ASSESSMENT = "analytics.run_assessment"
+CHANGE_SCHEME = "analytics.change_assessmentscheme"
+VIEW_REPORT = "analytics.view_report"
+ANALYTICS_VIEWER = [VIEW_DASHBOARD, VIEW_ASSESSMENT, VIEW_REPORT]
+ANALYTICS_MANAGER = [*ANALYTICS_VIEWER, RUN_ASSESSMENT, CHANGE_SCHEME]
 
 SYSTEM_ROLES: dict[str, dict[str, Any]] = {
     "resident": {"name": _("居民"), "permissions": []},
@@ -87,11 +96,18 @@ SYSTEM_ROLES: dict[str, dict[str, Any]] = {
     },
     "community_secretary": {
         "name": _("网格长/社区书记"),
-        "permissions": [*STAFF_BASE, VIEW_USERS, *CASE_DISPATCHER, *REG_MANAGER],
+        "permissions": [*STAFF_BASE, VIEW_USERS, *CASE_DISPATCHER, *REG_MANAGER, *ANALYTICS_VIEWER],
     },
     "street_dispatcher": {
         "name": _("街道指挥中心调度员"),
-        "permissions": [*STAFF_BASE, VIEW_USERS, VIEW_AUDIT, *CASE_DISPATCHER, *REG_MANAGER],
+        "permissions": [
+            *STAFF_BASE,
+            VIEW_USERS,
+            VIEW_AUDIT,
+            *CASE_DISPATCHER,
+            *REG_MANAGER,
+            *ANALYTICS_VIEWER,
+        ],
     },
     "district_commander": {
         "name": _("区县指挥中心"),
@@ -105,6 +121,7 @@ SYSTEM_ROLES: dict[str, dict[str, Any]] = {
             *REG_VIEW,
             VIEW_SENSITIVE,
             EXPORT_PERSON,
+            *ANALYTICS_MANAGER,
         ],
     },
     "department_staff": {
@@ -130,11 +147,19 @@ SYSTEM_ROLES: dict[str, dict[str, Any]] = {
             *CASE_DISPATCHER,
             *REG_MANAGER,
             ERASE_PERSON,
+            *ANALYTICS_MANAGER,
         ],
     },
     "auditor": {
         "name": _("审计员"),
-        "permissions": [*STAFF_BASE, VIEW_AUDIT, VIEW_USERS, VIEW_CASE, *REG_VIEW],
+        "permissions": [
+            *STAFF_BASE,
+            VIEW_AUDIT,
+            VIEW_USERS,
+            VIEW_CASE,
+            *REG_VIEW,
+            *ANALYTICS_VIEWER,
+        ],
     },
 }
 

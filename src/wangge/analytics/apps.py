@@ -6,3 +6,14 @@ class AnalyticsConfig(AppConfig):
     name = "wangge.analytics"
     label = "analytics"
     verbose_name = _("指挥考核")
+
+    def ready(self) -> None:
+        from datetime import timedelta
+
+        from wangge.core.periodic import register_periodic
+
+        from . import rollups, tasks
+
+        rollups.connect()
+        # Checked daily; computes last month's assessments and reports once per period.
+        register_periodic("analytics.monthly", timedelta(days=1), tasks.monthly_run)

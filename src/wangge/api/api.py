@@ -64,6 +64,7 @@ def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
 
 def _register_routers() -> None:
     from wangge.accounts.api import router as accounts_router
+    from wangge.analytics.api import router as indicators_router
     from wangge.cases.api import router as cases_router
     from wangge.geo.api import router as geo_router
     from wangge.registers.api import router as registers_router
@@ -72,6 +73,7 @@ def _register_routers() -> None:
     api.add_router("/accounts/", accounts_router)
     api.add_router("/cases/", cases_router)
     api.add_router("/registers/", registers_router)
+    api.add_router("/indicators/", indicators_router)
 
 
 _register_routers()

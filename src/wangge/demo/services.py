@@ -30,6 +30,7 @@ from wangge.geo.geometry import derived_fields
 from wangge.geo.models import PATH_SEP, Region
 from wangge.geo.services import locator_generation_bump, region_create
 
+from .analytics import analytics_delete, analytics_load
 from .cases import cases_load, demo_cases_delete
 from .city import DEFAULT_SEED, DISTRICT, CityPlan, PlannedRegion, plan_city
 from .departments import DISTRICT_DEPARTMENTS, STREET_DEPARTMENTS, departments_load
@@ -119,6 +120,7 @@ def demo_load(
     departments = departments_load(plan)
     registers = registers_load(seed=seed, small=small)
     history = cases_load(plan=plan, seed=seed, small=small) if cases else None
+    analytics_load(with_cases=cases)
     counts = plan.counts()
     case_count = history.cases + history.live if history else 0
     audit_log(
@@ -165,6 +167,7 @@ def _delete_demo_regions(district: Region | None) -> None:
         return
     demo_cases_delete(district)
     demo_registers_delete(district)
+    analytics_delete(district)
     _delete_demo_departments(district)
     subtree = Region.objects.filter(path__startswith=district.path)
     foreign = subtree.exclude(source_code=DEMO_SOURCE).order_by("path").first()

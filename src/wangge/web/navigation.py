@@ -99,6 +99,21 @@ NAV: list[NavItem] = [
         _("下载模板、试运行、查看逐行错误报告后导入 Excel 台账。"),
     ),
     NavItem(
+        _("指挥中心"),
+        "analytics:dashboard",
+        "analytics.view_dashboard",
+        "▣",
+        _("一屏观全域：辖区指标、地图、趋势、超期清单和部门排行，逐级下钻。"),
+    ),
+    NavItem(
+        _("考核"),
+        "analytics:assessments",
+        None,
+        "★",
+        _("考核方案、月度季度考核结果（可解释的得分和等级）以及统计报告。"),
+        only_if=lambda user: _may_view_assessments(user),
+    ),
+    NavItem(
         _("用户与授权"),
         "web:users",
         "accounts.view_user",
@@ -113,6 +128,12 @@ NAV: list[NavItem] = [
         _("查看辖区内的操作记录，按操作、操作人和日期筛选。"),
     ),
 ]
+
+
+def _may_view_assessments(user: Any) -> bool:
+    from wangge.analytics.selectors import may_view_assessments
+
+    return may_view_assessments(user)
 
 
 def _is_case_staff(user: Any) -> bool:

@@ -1,0 +1,409 @@
+"""Command centre at scale: rollups vs GROUP BY over raw cases, 5,000,000 vs 500,000 cases.
+
+PostgreSQL only (a scratch database ``wangge_bench_analytics`` on 127.0.0.1:5432, user postgres;
+dropped afterwards). In a child process:
+
+1. ``migrate`` and ``wangge demo --no-cases`` (the full demo city: 522 grids, its catalogue);
+2. COPY ``--cases``/10 cases into ``cases_case`` — the most recent tenth of a 3-year history at
+   an even daily rate, states by age (old ones closed, rated, rejected, merged, cancelled; the
+   last weeks open, some overdue) — then ``wangge analytics rebuild-rollups`` (timed);
+3. time the command-centre data (``analytics.selectors.dashboard_data`` + ``map_data``) for the
+   district and for one grid, latest full month, best of ``--repeat``; time the same numbers by
+   plain GROUP BY queries over ``cases_case`` and check they agree; print the ratio (target ≥ 20);
+4. top up with the older 90 % of the history (same rate, so the current month is unchanged),
+   rebuild, and time again: dashboard at N / at N/10 (target ≤ 1.5);
+5. peak RSS of a fresh process that serves the dashboard's two endpoints through Django's WSGI
+   handler 20 times.
+
+Both sides of the ratio compute the same numbers and do the same live reads of open cases;
+neither draws the map geometry (grid polygons: a constant cost, timed separately).
+
+Timeline counts (dispatches) are not generated: 准确派遣率 has no data in this city.
+
+Usage: ``bench/run.py analytics [--cases 5000000] [--repeat 3]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import random
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parent.parent
+PG_DB = "wangge_bench_analytics"
+PG_ADMIN_DSN = os.environ.get(
+    "BENCH_PG_DSN", "host=127.0.0.1 port=5432 user=postgres dbname=postgres connect_timeout=5"
+)
+DAYS = 3 * 365
+RATIO_TARGET = 20.0
+SCALE_TARGET = 1.5
+COLUMNS = [
+    "tracking_code", "source", "reporter_name", "reporter_phone", "title", "description", "lon",
+    "lat", "input_crs", "address", "grid_id", "region_path", "matter_type_id", "rules",
+    "classification", "urgency", "state", "handling_level", "routing_reasons", "escalation_level",
+    "step", "step_started_at", "due_at", "deadlines", "suspended_from", "version", "reported_at",
+    "accepted_at", "dispatched_at", "handled_at", "verified_at", "closed_at", "rated_at",
+    "ended_at", "result", "rating", "rating_reason", "rework_count", "reopen_count",
+    "self_resolved", "created_at", "updated_at",
+]  # fmt: skip
+SOURCES = (
+    ["patrol"] * 40
+    + ["hotline"] * 25
+    + ["resident"] * 22
+    + ["iot"] * 5
+    + ["transfer"] * 5
+    + ["leader"] * 3
+)
+OPEN = ["reported", "accepted", "dispatched", "in_progress", "handled", "verified"]
+
+
+def say(text: str = "") -> None:
+    print(text, flush=True)
+
+
+class Loader:
+    def __init__(self, now: datetime, seed: int = 6) -> None:
+        from wangge.cases.models import MatterType
+        from wangge.geo.models import Region
+
+        self.now = now
+        self.rng = random.Random(seed)
+        self.grids = [(g.pk, g.path) for g in Region.objects.filter(level="grid").order_by("code")]
+        self.types = list(MatterType.objects.values_list("pk", flat=True))
+        self.count = 0
+
+    def row(self, reported: datetime) -> tuple[Any, ...]:
+        rng = self.rng
+        self.count += 1
+        grid_id, path = self.grids[rng.randrange(len(self.grids))]
+        age = (self.now - reported).total_seconds() / 86400
+        h = timedelta(hours=1)
+        acc = dis = han = ver = clo = rat = end = due = None
+        rating, rework, step, deadlines = None, 0, "", {}
+        if age > 20:
+            r = rng.random()
+            state = (
+                "rated"
+                if r < 0.33
+                else "closed"
+                if r < 0.9
+                else "rejected"
+                if r < 0.94
+                else "merged"
+                if r < 0.97
+                else "cancelled"
+            )
+        else:
+            state = (
+                OPEN[rng.randrange(len(OPEN))]
+                if rng.random() < min(1, 2 / max(age, 0.1))
+                else "closed"
+            )
+        if state in ("rejected", "merged", "cancelled"):
+            end = reported + h
+        else:
+            acc = reported + h * rng.uniform(0.1, 3)
+            if state not in ("reported",):
+                dis = acc + h * rng.uniform(0.1, 2)
+                handle_due = dis + h * 40
+                deadlines["handle"] = {"due": handle_due.isoformat()}
+                if state in ("handled", "verified", "closed", "rated"):
+                    han = dis + h * rng.uniform(1, 60)
+                    rework = 1 if rng.random() < 0.06 else 0
+                    deadlines["verify"] = {"due": (han + 8 * h).isoformat()}
+                if state in ("verified", "closed", "rated"):
+                    ver = han + h * rng.uniform(0.5, 10)
+                if state in ("closed", "rated"):
+                    clo = ver + h
+                if state == "rated":
+                    rat = clo + h
+                    rating = rng.choices([5, 4, 3, 2, 1], [55, 25, 10, 6, 4])[0]
+            else:
+                acc = None
+            if state in OPEN:
+                step = {
+                    "reported": "accept",
+                    "accepted": "dispatch",
+                    "dispatched": "handle",
+                    "in_progress": "handle",
+                    "handled": "verify",
+                    "verified": "verify",
+                }[state]
+                due = reported + timedelta(days=rng.uniform(0, 10))
+        updated = clo or han or dis or acc or end or reported
+        return (
+            f"B{self.count:011d}", SOURCES[rng.randrange(len(SOURCES))], "", "", "暴露垃圾", "",
+            120.6, 31.3, "wgs84", "", grid_id, path, self.types[rng.randrange(len(self.types))],
+            "{}", "[]", "normal", state, "grid" if rng.random() < 0.5 else "community", "[]", "",
+            step, reported if step else None, due, json.dumps(deadlines), "", 1, reported,
+            acc, dis, han, ver, clo, rat, end, "", rating, "", rework, 0, False, reported, updated,
+        )  # fmt: skip
+
+    def load(self, n: int, first: datetime, last: datetime) -> float:
+        from django.db import connection, transaction
+
+        started = time.perf_counter()
+        span = (last - first).total_seconds()
+        rows = (
+            self.row(first + timedelta(seconds=span * (i + self.rng.random()) / n))
+            for i in range(n)
+        )
+        copy_sql = f"COPY cases_case ({', '.join(COLUMNS)}) FROM STDIN"
+        with (
+            transaction.atomic(),
+            connection.cursor() as cursor,
+            cursor.cursor.copy(copy_sql) as copy,
+        ):
+            for row in rows:
+                copy.write_row(row)
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE cases_case")
+        return time.perf_counter() - started
+
+
+def rebuild() -> tuple[float, Any]:
+    from wangge.analytics.rollups import rollups_rebuild
+
+    started = time.perf_counter()
+    result = rollups_rebuild(samples=3)
+    with __import__("django.db").db.connection.cursor() as c:
+        c.execute("ANALYZE analytics_caserollup")
+    return time.perf_counter() - started, result
+
+
+def rollup_numbers(region: Any, period: Any, now: datetime) -> dict[str, Any]:
+    from wangge.analytics.selectors import dashboard_data, grids_under, sums_by_region
+
+    data = dashboard_data(None, region, period, now=now)
+    sums_by_region(grids_under(region).values_list("pk", flat=True), period)  # the map's numbers
+    return {
+        "state": {r["value"]: r["n"] for r in data["by_state"]},
+        "source": {r["value"]: r["n"] for r in data["by_source"]},
+        "totals": {
+            k: data["totals"][k] for k in ("reported", "filed", "closed", "rated", "satisfied")
+        },
+        "days": sum(data["trend"]["reported"]),
+    }
+
+
+def raw_numbers(region: Any, period: Any, now: datetime) -> dict[str, Any]:
+    """The same dashboard numbers by plain GROUP BY over cases_case (plus the same live reads)."""
+    from django.db import connection
+
+    from wangge.analytics.facts import midnight
+    from wangge.analytics.selectors import children, open_by_grid, overdue_by, overdue_cases
+
+    where = "region_path LIKE %s AND reported_at >= %s AND reported_at < %s"
+    params = [region.path + "%", midnight(period.start), midnight(period.end)]
+    out: dict[str, Any] = {}
+    with connection.cursor() as c:
+        for key, column in (
+            ("state", "state"),
+            ("source", "source"),
+            ("type", "matter_type_id"),
+            ("dept", "department_id"),
+            ("grid", "grid_id"),
+        ):
+            c.execute(
+                f"SELECT {column}, COUNT(*) FROM cases_case WHERE {where} GROUP BY {column}", params
+            )
+            out[key] = {str(k) if key == "type" else k: n for k, n in c.fetchall()}
+        c.execute(
+            "SELECT COUNT(*), "
+            "SUM(CASE WHEN accepted_at IS NOT NULL AND state NOT IN ('merged','cancelled') THEN 1 ELSE 0 END), "  # noqa: E501
+            "SUM(CASE WHEN state IN ('closed','rated') THEN 1 ELSE 0 END), "
+            "SUM(CASE WHEN rating IS NOT NULL THEN 1 ELSE 0 END), "
+            "SUM(CASE WHEN rating >= 4 THEN 1 ELSE 0 END) "
+            f"FROM cases_case WHERE {where}",
+            params,
+        )
+        out["totals"] = dict(
+            zip(("reported", "filed", "closed", "rated", "satisfied"), c.fetchone(), strict=True)
+        )
+        c.execute(
+            "SELECT (reported_at AT TIME ZONE 'Asia/Shanghai')::date AS d, COUNT(*) FROM cases_case "  # noqa: E501
+            f"WHERE {where} GROUP BY d",
+            params,
+        )
+        out["days"] = sum(n for _d, n in c.fetchall())
+    kids = children(region)
+    overdue_by(region.path, now=now, period=period, field="grid_id")
+    open_by_grid(region.path)
+    list(overdue_cases(region.path, now=now).order_by("due_at")[:20])
+    if kids:  # sub-areas from the grid counts
+        grid_paths = dict(type(region).objects.filter(pk__in=out["grid"]).values_list("pk", "path"))
+        for k in kids:
+            sum(n for g, n in out["grid"].items() if grid_paths.get(g, "").startswith(k.path))
+    return out
+
+
+def best(fn: Any, repeat: int) -> tuple[float, Any]:
+    times, result = [], None
+    for _ in range(repeat):
+        started = time.perf_counter()
+        result = fn()
+        times.append(time.perf_counter() - started)
+    return min(times), result
+
+
+def measure(
+    tag: str, district: Any, grid: Any, period: Any, now: datetime, repeat: int
+) -> dict[str, float]:
+    out = {}
+    for name, region in (("district", district), ("grid", grid)):
+        roll_t, roll = best(lambda r=region: rollup_numbers(r, period, now), repeat)
+        raw_t, raw = best(lambda r=region: raw_numbers(r, period, now), repeat)
+        same = (
+            roll["state"] == raw["state"]
+            and roll["source"] == raw["source"]
+            and roll["totals"] == {k: int(v or 0) for k, v in raw["totals"].items()}
+            and roll["days"] == raw["days"]
+        )
+        ratio = raw_t / roll_t
+        say(
+            f"[{tag}] {name:<8} rollups {roll_t * 1000:8.1f} ms · raw GROUP BY {raw_t * 1000:8.1f} ms · "  # noqa: E501
+            f"RATIO {ratio:6.1f}× [{'ok' if ratio >= RATIO_TARGET else 'MISS'}] (target ≥ {RATIO_TARGET:g}) · "  # noqa: E501
+            f"same numbers: {'yes' if same else 'NO'} ({roll['totals']['reported']:,} cases in the period)"  # noqa: E501
+        )
+        out[name] = roll_t
+    from wangge.analytics.selectors import map_data
+
+    geo_t, _geo = best(lambda: map_data(district, period, now=now), repeat)
+    say(f"[{tag}] map.geojson of the district (522 grid polygons + numbers): {geo_t * 1000:.0f} ms")
+    return out
+
+
+def peak_rss(code: str, period: str) -> float:
+    script = (
+        "import resource, django, os; django.setup()\n"
+        "from django.test import Client\nfrom wangge.accounts.models import User\n"
+        "u = User.objects.filter(is_superuser=True).first()\nc = Client(); c.force_login(u)\n"
+        f"for _ in range(20):\n    assert c.get('/analytics/data.json?area={code}&period={period}').status_code == 200\n"  # noqa: E501
+        f"    assert c.get('/analytics/map.geojson?area={code}&period={period}').status_code == 200\n"  # noqa: E501
+        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, env=os.environ, check=True
+    )
+    return int(out.stdout.strip().splitlines()[-1]) / 1024
+
+
+def child(args: argparse.Namespace) -> int:
+    import django
+    from django.core.management import call_command
+    from django.db import connection
+
+    django.setup()
+    from wangge.analytics.periods import parse_period
+    from wangge.geo.models import Region
+
+    started = time.perf_counter()
+    call_command("migrate", verbosity=0, interactive=False)
+    call_command("demo", "--no-cases", stdout=open(os.devnull, "w"))  # noqa: SIM115
+    version = "PostgreSQL {}.{}".format(
+        *divmod(connection.cursor().connection.info.server_version, 10000)
+    )
+    say(f"{version}; demo city (no cases) in {time.perf_counter() - started:.0f} s")
+    now = datetime.now(UTC).replace(microsecond=0)
+    small = args.cases // 10
+    loader = Loader(now)
+    say(
+        f"{len(loader.grids)} grids, {len(loader.types)} matter types; sizes {small:,} and {args.cases:,} cases"  # noqa: E501
+    )
+    recent = now - timedelta(days=DAYS / 10)
+    took = loader.load(small, recent, now)
+    say(f"[{small:,}] loaded (COPY) in {took:.0f} s")
+    took, result = rebuild()
+    say(f"[{small:,}] rebuild-rollups {took:.0f} s: {result.cases:,} cases → {result.rows:,} rows")
+    district = Region.objects.filter(level="county").order_by("depth").first()
+    busiest = Region.objects.filter(level="grid").order_by("code").first()
+    today = now.date()
+    last_month = today.replace(day=1) - timedelta(days=1)
+    period = parse_period(f"{last_month:%Y-%m}")
+    say(f"period {period.label}; district {district.name}, grid {busiest.name}")
+    small_t = measure(f"{small:,}", district, busiest, period, now, args.repeat)
+    took = loader.load(args.cases - small, now - timedelta(days=DAYS), recent)
+    say(f"[{args.cases:,}] topped up with older history (COPY) in {took:.0f} s")
+    took, result = rebuild()
+    say(
+        f"[{args.cases:,}] rebuild-rollups {took:.0f} s: {result.cases:,} cases → {result.rows:,} rows"  # noqa: E501
+    )
+    large_t = measure(f"{args.cases:,}", district, busiest, period, now, args.repeat)
+    status = 0
+    for name in ("district", "grid"):
+        ratio = large_t[name] / small_t[name]
+        ok = ratio <= SCALE_TARGET
+        status = status or (0 if ok else 1)
+        say(
+            f"SCALE {name:<8} dashboard at {args.cases:,} / {small:,} cases = {large_t[name] * 1000:.1f} / "  # noqa: E501
+            f"{small_t[name] * 1000:.1f} ms = {ratio:.2f} [{'ok' if ok else 'MISS'}] (target ≤ {SCALE_TARGET})"  # noqa: E501
+        )
+    say(
+        f"peak RSS of a process serving the district dashboard 20×: {peak_rss(district.code, period.label):.0f} MB"  # noqa: E501
+    )
+    return status
+
+
+def pg_admin(sql: str) -> None:
+    import psycopg
+
+    with psycopg.connect(PG_ADMIN_DSN, autocommit=True) as conn:
+        conn.execute(sql)
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="bench/run.py analytics")
+    parser.add_argument("--cases", type=int, default=5_000_000)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.child:
+        return child(args)
+    load = ", ".join(f"{v:.1f}" for v in os.getloadavg())
+    say(
+        f"machine: {platform.node()} · {os.cpu_count()} cores · load {load} · Python {platform.python_version()} · "  # noqa: E501
+        f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}"
+    )
+    try:
+        pg_admin(f"DROP DATABASE IF EXISTS {PG_DB}")
+        pg_admin(f"CREATE DATABASE {PG_DB}")
+    except Exception as exc:
+        say(f"PostgreSQL is not reachable ({exc}); this benchmark needs it — skipped, no figures.")
+        return 2
+    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    env.update(
+        DJANGO_SETTINGS_MODULE="wangge.settings",
+        DATABASE_URL=f"postgres://postgres@127.0.0.1:5432/{PG_DB}",
+        PYTHONPATH=str(REPO / "src"),
+        MEDIA_ROOT=f"/tmp/{PG_DB}-media",
+    )
+    try:
+        code = subprocess.run(
+            [
+                sys.executable,
+                __file__,
+                "--child",
+                "--cases",
+                str(args.cases),
+                "--repeat",
+                str(args.repeat),
+            ],
+            env=env,
+            cwd=REPO,
+            check=False,
+        ).returncode
+    finally:
+        pg_admin(f"DROP DATABASE IF EXISTS {PG_DB}")
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

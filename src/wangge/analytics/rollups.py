@@ -1,0 +1,383 @@
+"""Keeping ``CaseRollup`` in step with the cases, and rebuilding it from the raw cases.
+
+Incremental: the case services emit ``case.created`` / ``case.transitioned`` inside their
+transaction; the handlers below turn the change into a delta of measures per rollup key
+(:func:`facts.delta`) and add it with one ``INSERT … ON CONFLICT DO UPDATE SET n = n + excluded.n``
+(the same statement on SQLite and PostgreSQL). A transition also reads the case's dispatch counts
+from its timeline (one indexed query), and the suspension periods when the handling interval
+changed. So a case write costs one upsert, plus one or two small reads.
+
+Rebuild: every case is read once (ordered by id, with its timeline counts merged in by id),
+its measures are staged in a temporary table and aggregated by SQL into the rollup keys; the
+result is compared with the stored rollups (differences are reported) and, when they differ,
+replaces them in the same transaction."""
+
+from __future__ import annotations
+
+import itertools
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from django.db import connection, transaction
+from django.db.models import Count
+
+from wangge.cases.deadlines import load_calendar
+
+from .facts import (
+    DISPATCH_ACTIONS,
+    MEASURES,
+    MISDISPATCH_ACTIONS,
+    CaseFacts,
+    Key,
+    WorkClock,
+    delta,
+    facts_of,
+    local_day,
+    suspended_within,
+    vector,
+)
+from .models import CaseRollup
+
+log = logging.getLogger(__name__)
+TABLE = CaseRollup._meta.db_table
+KEY_COLUMNS = ("grain", "bucket", "region_id", "dim", "value")
+CONFLICT = "region_id, grain, dim, value, bucket"  # the uniq_rollup_key constraint
+
+
+_clocks: dict[Any, WorkClock] = {}
+
+
+def clock() -> WorkClock:
+    """A working-time clock on the deployment's calendar, kept while the calendar (periods and
+    local overrides) stays the same."""
+    calendar = load_calendar()
+    key = (calendar.periods, tuple(sorted(calendar.overrides.items())))
+    found = _clocks.get(key)
+    if found is None:
+        _clocks.clear()
+        found = _clocks[key] = WorkClock(calendar)
+    return found
+
+
+def _upsert_sql(rows: int) -> str:
+    cols = (*KEY_COLUMNS, *MEASURES)
+    one = "(" + ", ".join(["%s"] * len(cols)) + ")"
+    sets = ", ".join(f"{m} = {TABLE}.{m} + excluded.{m}" for m in MEASURES)
+    return (
+        f"INSERT INTO {TABLE} ({', '.join(cols)}) VALUES {', '.join([one] * rows)} "  # noqa: S608 - identifiers are constants
+        f"ON CONFLICT ({CONFLICT}) DO UPDATE SET {sets}"
+    )
+
+
+def apply_delta(rows: dict[Key, list[int]]) -> int:
+    """Add ``rows`` to the rollups in one statement; returns the number of keys touched."""
+    if not rows:
+        return 0
+    params: list[Any] = []
+    for key, vec in rows.items():
+        params.extend(key)
+        params.extend(vec)
+    with connection.cursor() as cursor:
+        cursor.execute(_upsert_sql(len(rows)), params)
+    return len(rows)
+
+
+# --- incremental ---------------------------------------------------------------------------
+
+
+def _history(case_id: int) -> tuple[int, int]:
+    """(dispatches, misdispatches) in the case's timeline so far."""
+    from wangge.cases.models import CaseEvent
+
+    counts = dict(
+        CaseEvent.objects.filter(case_id=case_id, action__in=DISPATCH_ACTIONS | MISDISPATCH_ACTIONS)
+        .values_list("action")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    dispatches = sum(n for a, n in counts.items() if a in DISPATCH_ACTIONS)
+    misdispatches = sum(n for a, n in counts.items() if a in MISDISPATCH_ACTIONS)
+    return dispatches, misdispatches
+
+
+def on_case_created(*, case: Any, **_: Any) -> None:
+    apply_delta(delta(None, facts_of(case), clock()))
+
+
+def on_case_transitioned(*, case: Any, previous: Any, action: str, **_: Any) -> None:
+    from wangge.cases.models import Suspension
+
+    dispatches, misdispatches = _history(case.pk)
+    after = facts_of(case, dispatches=dispatches, misdispatches=misdispatches)
+    before = facts_of(
+        previous,
+        dispatches=dispatches - int(action in DISPATCH_ACTIONS),
+        misdispatches=misdispatches - int(action in MISDISPATCH_ACTIONS),
+    )
+    both = (previous.dispatched_at, previous.handled_at), (case.dispatched_at, case.handled_at)
+    if both[0] != both[1] and (all(both[0]) or all(both[1])):
+        periods = list(
+            Suspension.objects.filter(case_id=case.pk).values_list("started_at", "ended_at")
+        )
+        if periods:
+            c = clock()
+            before.suspended_seconds = suspended_within(periods, *both[0], c)
+            after.suspended_seconds = suspended_within(periods, *both[1], c)
+    # Unchanged handling intervals leave suspended_seconds at 0 on both sides: equal terms.
+    apply_delta(delta(before, after, clock()))
+
+
+def connect() -> None:
+    from wangge.core import events
+
+    events.subscribe("case.created", on_case_created)
+    events.subscribe("case.transitioned", on_case_transitioned)
+
+
+# --- rebuild -------------------------------------------------------------------------------
+
+STAGE = "analytics_stage"
+REBUILT = "analytics_rebuilt"
+ANCESTORS = "analytics_anc"
+STAGE_KEYS = ("grid_id", "day", "month", "mt", "source", "state", "dept", "worker")
+
+
+@dataclass
+class RebuildResult:
+    cases: int = 0
+    rows: int = 0
+    missing: int = 0  # rows the rebuild has that the stored rollups lack or differ in
+    extra: int = 0  # stored rows (non-zero) the rebuild does not produce
+    samples: list[str] = field(default_factory=list)
+    replaced: bool = False
+
+    @property
+    def differs(self) -> bool:
+        return bool(self.missing or self.extra)
+
+
+def _case_rows() -> Iterator[dict[str, Any]]:
+    from wangge.cases.models import Case
+
+    fields = [f for f in CaseFacts.__dataclass_fields__ if f not in _HISTORY]
+    return Case.objects.order_by("id").values("id", *fields).iterator(chunk_size=5000)
+
+
+_HISTORY = ("dispatches", "misdispatches", "suspended_seconds")
+
+
+def _event_counts() -> Iterator[tuple[int, int, int]]:
+    """(case id, dispatches, misdispatches) for cases that have any, ordered by case id."""
+    from wangge.cases.models import CaseEvent
+
+    rows = (
+        CaseEvent.objects.filter(action__in=DISPATCH_ACTIONS | MISDISPATCH_ACTIONS)
+        .values_list("case_id", "action")
+        .annotate(n=Count("id"))
+        .order_by("case_id")
+        .iterator(chunk_size=5000)
+    )
+    current, d, m = None, 0, 0
+    for case_id, action, n in rows:
+        if case_id != current:
+            if current is not None:
+                yield current, d, m
+            current, d, m = case_id, 0, 0
+        d += n if action in DISPATCH_ACTIONS else 0
+        m += n if action in MISDISPATCH_ACTIONS else 0
+    if current is not None:
+        yield current, d, m
+
+
+def _suspensions() -> dict[int, list[tuple[Any, Any]]]:
+    from wangge.cases.models import Suspension
+
+    out: dict[int, list[tuple[Any, Any]]] = {}
+    for case_id, s, e in Suspension.objects.values_list(
+        "case_id", "started_at", "ended_at"
+    ).order_by("case_id", "started_at"):
+        out.setdefault(case_id, []).append((s, e))
+    return out
+
+
+def staged_rows(c: WorkClock) -> Iterator[tuple[Any, ...]]:
+    """One tuple per case: its stage keys and measure vector."""
+    counts = _event_counts()
+    pending = next(counts, None)
+    suspensions = _suspensions()
+    for row in _case_rows():
+        pk = row.pop("id")
+        while pending is not None and pending[0] < pk:
+            pending = next(counts, None)
+        d = m = 0
+        if pending is not None and pending[0] == pk:
+            d, m = pending[1], pending[2]
+        f = CaseFacts(**row, dispatches=d, misdispatches=m)
+        if pk in suspensions:
+            f.suspended_seconds = suspended_within(
+                suspensions[pk], f.dispatched_at, f.handled_at, c
+            )
+        day = local_day(f.reported_at)
+        yield (
+            f.grid_id,
+            day,
+            day.replace(day=1),
+            str(f.matter_type_id or 0),
+            f.source,
+            f.state,
+            str(f.department_id or ""),
+            str(f.assignee_id or ""),
+            *vector(f, c),
+        )
+
+
+def _create_temp_tables(cursor: Any) -> None:
+    date_type = "date"
+    big = "bigint"
+    measures = ", ".join(f"{m} {big} NOT NULL" for m in MEASURES)
+    for name in (STAGE, REBUILT, ANCESTORS):
+        cursor.execute(f"DROP TABLE IF EXISTS {name}")
+    cursor.execute(
+        f"CREATE TEMPORARY TABLE {STAGE} (grid_id {big}, day {date_type}, month {date_type}, "
+        f"mt varchar(32), source varchar(32), state varchar(32), dept varchar(32), "
+        f"worker varchar(32), {measures})"
+    )
+    cursor.execute(
+        f"CREATE TEMPORARY TABLE {REBUILT} (grain varchar(1), bucket {date_type}, "
+        f"region_id {big}, dim varchar(8), value varchar(32), {measures})"
+    )
+    cursor.execute(f"CREATE TEMPORARY TABLE {ANCESTORS} (region_id {big}, ancestor_id {big})")
+
+
+def _copy_rows(cursor: Any, table: str, columns: tuple[str, ...], rows: Iterator[Any]) -> int:
+    """Bulk-load ``rows`` in batches: COPY on PostgreSQL, executemany elsewhere. Each batch is
+    drawn from ``rows`` before it is written, because ``rows`` may itself be reading through a
+    server-side cursor on this connection (no query can run while a COPY is open)."""
+    n = 0
+    pg = connection.vendor == "postgresql"
+    sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join(['%s'] * len(columns))})"  # noqa: S608 - identifiers are constants
+    while True:
+        batch = list(itertools.islice(rows, 20_000))
+        if not batch:
+            return n
+        if pg:
+            raw = cursor.cursor if hasattr(cursor, "cursor") else cursor
+            with raw.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+                for row in batch:
+                    copy.write_row(row)
+        else:
+            cursor.executemany(sql, batch)
+        n += len(batch)
+
+
+def _aggregate(cursor: Any) -> None:
+    """Expand the staged cases into rollup keys, exactly as :func:`facts.keys` does."""
+    sums = ", ".join(f"SUM(s.{m})" for m in MEASURES)
+    cols = f"grain, bucket, region_id, dim, value, {', '.join(MEASURES)}"
+    cursor.execute(
+        f"INSERT INTO {REBUILT} ({cols}) SELECT 'd', s.day, s.grid_id, 'type', s.mt, {sums} "  # noqa: S608 - identifiers are constants
+        f"FROM {STAGE} s GROUP BY s.day, s.grid_id, s.mt"
+    )
+    cursor.execute(
+        f"INSERT INTO {REBUILT} ({cols}) SELECT 'd', s.day, a.ancestor_id, '', '', {sums} "  # noqa: S608 - identifiers are constants
+        f"FROM {STAGE} s JOIN {ANCESTORS} a ON a.region_id = s.grid_id "
+        f"GROUP BY s.day, a.ancestor_id"
+    )
+    cursor.execute(
+        f"INSERT INTO {REBUILT} ({cols}) SELECT 'm', s.month, a.ancestor_id, '', '', {sums} "  # noqa: S608 - identifiers are constants
+        f"FROM {STAGE} s JOIN {ANCESTORS} a ON a.region_id = s.grid_id "
+        f"GROUP BY s.month, a.ancestor_id"
+    )
+    for dim, column, where in (
+        ("type", "mt", ""),
+        ("source", "source", ""),
+        ("state", "state", ""),
+        ("dept", "dept", "WHERE s.dept <> ''"),
+        ("worker", "worker", "WHERE s.worker <> ''"),
+    ):
+        cursor.execute(
+            f"INSERT INTO {REBUILT} ({cols}) SELECT 'm', s.month, a.ancestor_id, '{dim}', "  # noqa: S608 - identifiers are constants
+            f"s.{column}, {sums} FROM {STAGE} s JOIN {ANCESTORS} a ON a.region_id = s.grid_id "
+            f"{where} GROUP BY s.month, a.ancestor_id, s.{column}"
+        )
+
+
+def _nonzero(alias: str = "") -> str:
+    p = f"{alias}." if alias else ""
+    return "(" + " OR ".join(f"{p}{m} <> 0" for m in MEASURES) + ")"
+
+
+def _diff(cursor: Any, result: RebuildResult, samples: int) -> None:
+    cols = f"grain, bucket, region_id, dim, value, {', '.join(MEASURES)}"
+    stored = f"SELECT {cols} FROM {TABLE} WHERE {_nonzero()}"  # noqa: S608 - identifiers are constants
+    rebuilt = f"SELECT {cols} FROM {REBUILT}"  # noqa: S608 - identifiers are constants
+    for attr, first, second in (("missing", rebuilt, stored), ("extra", stored, rebuilt)):
+        cursor.execute(f"SELECT COUNT(*) FROM ({first} EXCEPT {second}) AS d")  # noqa: S608 - identifiers are constants
+        setattr(result, attr, int(cursor.fetchone()[0]))
+        if getattr(result, attr) and samples:
+            cursor.execute(
+                f"SELECT * FROM ({first} EXCEPT {second}) AS d "  # noqa: S608 - identifiers are constants
+                f"ORDER BY grain, bucket, region_id, dim, value LIMIT {int(samples)}"
+            )
+            label = "rebuilt" if attr == "missing" else "stored"
+            for row in cursor.fetchall():
+                nz = {m: v for m, v in zip(MEASURES, row[5:], strict=True) if v}
+                result.samples.append(
+                    f"{label}: {row[0]} {row[1]} region={row[2]} {row[3] or 'total'}={row[4]} {nz}"
+                )
+
+
+@transaction.atomic
+def rollups_rebuild(*, replace: bool = True, samples: int = 10) -> RebuildResult:
+    """Recompute every rollup row from the raw cases; report and (with ``replace``) fix any
+    difference. Concurrent case writes wait (their handlers need the rollup table)."""
+    from wangge.geo.models import Region
+
+    result = RebuildResult()
+    c = clock()
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(f"LOCK TABLE {TABLE} IN SHARE ROW EXCLUSIVE MODE")
+        _create_temp_tables(cursor)
+        pairs = (
+            (pk, int(a))
+            for pk, path in Region.objects.values_list("pk", "path").iterator()
+            for a in path.strip("/").split("/")
+            if a
+        )
+        _copy_rows(cursor, ANCESTORS, ("region_id", "ancestor_id"), pairs)
+        cursor.execute(f"CREATE INDEX {ANCESTORS}_region ON {ANCESTORS} (region_id, ancestor_id)")
+        result.cases = _copy_rows(cursor, STAGE, (*STAGE_KEYS, *MEASURES), staged_rows(c))
+        if connection.vendor == "postgresql":
+            cursor.execute(f"ANALYZE {STAGE}")
+        _aggregate(cursor)
+        cursor.execute(f"SELECT COUNT(*) FROM {REBUILT}")  # noqa: S608 - identifiers are constants
+        result.rows = int(cursor.fetchone()[0])
+        _diff(cursor, result, samples)
+        if replace and (result.differs or _has_zero_rows(cursor)):
+            cols = f"grain, bucket, region_id, dim, value, {', '.join(MEASURES)}"
+            cursor.execute(f"DELETE FROM {TABLE}")  # noqa: S608 - identifiers are constants
+            cursor.execute(f"INSERT INTO {TABLE} ({cols}) SELECT {cols} FROM {REBUILT}")  # noqa: S608 - identifiers are constants
+            result.replaced = True
+        for name in (STAGE, REBUILT, ANCESTORS):
+            cursor.execute(f"DROP TABLE IF EXISTS {name}")
+    return result
+
+
+def _has_zero_rows(cursor: Any) -> bool:
+    cursor.execute(f"SELECT 1 FROM {TABLE} WHERE NOT {_nonzero()} LIMIT 1")  # noqa: S608 - identifiers are constants
+    return cursor.fetchone() is not None
+
+
+def rollup_snapshot() -> dict[tuple[str, date, int, str, str], tuple[int, ...]]:
+    """Every non-zero rollup row as a dict (tests compare incremental with rebuilt)."""
+    out: dict[Any, tuple[int, ...]] = {}
+    for row in CaseRollup.objects.values_list(
+        *("grain", "bucket", "region_id", "dim", "value"), *MEASURES
+    ):
+        if any(row[5:]):
+            out[tuple(row[:5])] = tuple(row[5:])
+    return out

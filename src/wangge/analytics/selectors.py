@@ -1,0 +1,501 @@
+"""Reads for the command centre, the indicators API, assessments and reports.
+
+All aggregate reads come from ``CaseRollup`` (a handful of rows per region, bucket and
+dimension) and from the *open* cases (indexed by state and deadline); none scans the case
+table. Everything is scoped: an area is opened with :func:`access_area` (404 when missing or
+outside the user's grants)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from django.db.models import Count, Q, QuerySet, Sum
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from wangge.accounts.permissions import has_perm_at, path_filter, scope_paths
+from wangge.cases.choices import OPEN_STATES, CaseState, Source
+from wangge.cases.models import Case, Department, MatterType
+from wangge.core.exceptions import NotFound
+from wangge.geo.choices import Level
+from wangge.geo.models import Region
+
+from .choices import Dim, Grain
+from .facts import MEASURES, midnight, month_starts
+from .indicators import INDICATORS, compute, empty_sums, fmt
+from .models import AssessmentResult, AssessmentRun, AssessmentScheme, CaseRollup, Report
+from .periods import Period, is_whole_months
+
+VIEW_DASHBOARD = "analytics.view_dashboard"
+VIEW_ASSESSMENT = "analytics.view_assessment"
+RUN_ASSESSMENT = "analytics.run_assessment"
+VIEW_REPORT = "analytics.view_report"
+LIVE_STATES = [*(str(s) for s in OPEN_STATES), CaseState.SUSPENDED.value]
+OVERDUE_LIST = 20
+TOP_TYPES = 12
+
+
+# --- areas ---------------------------------------------------------------------------------
+
+
+def access_area(user: Any, code: str | None, perm: str = VIEW_DASHBOARD) -> Region:
+    """The active region ``code`` if ``user`` holds ``perm`` there (else ``NotFound``)."""
+    region = Region.objects.filter(code=str(code or "").strip(), is_active=True).first()
+    if region is None or not has_perm_at(user, perm, region.path):
+        raise NotFound(_("区域不存在或不在您的管辖范围内。"))
+    return region
+
+
+def default_area(user: Any, perm: str = VIEW_DASHBOARD) -> Region | None:
+    """The top of the user's area for ``perm`` (a superuser: the shallowest county or root)."""
+    paths = scope_paths(user, perm)
+    if paths is None:
+        return (
+            Region.objects.filter(level=Level.COUNTY, is_active=True)
+            .order_by("depth", "code")
+            .first()
+            or Region.objects.filter(is_active=True).order_by("depth", "code").first()
+        )
+    if not paths:
+        return None
+    return Region.objects.filter(path=paths[0]).first()
+
+
+def breadcrumbs(user: Any, region: Region, perm: str = VIEW_DASHBOARD) -> list[Region]:
+    """Ancestors of ``region`` inside the user's area (for drilling back up), then ``region``."""
+    ids = region.ancestor_ids()
+    ancestors = Region.objects.in_bulk(ids)
+    return [
+        ancestors[i] for i in ids if i in ancestors and has_perm_at(user, perm, ancestors[i].path)
+    ]
+
+
+def children(region: Region) -> list[Region]:
+    if region.level == Level.GRID:
+        return []
+    return list(Region.objects.filter(parent=region, is_active=True).order_by("code"))
+
+
+def grids_under(region: Region) -> QuerySet[Region]:
+    if region.level == Level.GRID:
+        return Region.objects.filter(pk=region.pk)
+    return Region.objects.filter(
+        path__startswith=region.path, level=Level.GRID, is_active=True
+    ).order_by("code")
+
+
+# --- rollup sums ---------------------------------------------------------------------------
+
+_SUMS = {m: Sum(m) for m in MEASURES}
+
+
+def _bucket_filter(period: Period, grain: str | None = None) -> Q:
+    """Month rows for whole months, day rows otherwise."""
+    if grain is None:
+        grain = Grain.MONTH if is_whole_months(period) else Grain.DAY
+    if grain == Grain.MONTH:
+        return Q(grain=Grain.MONTH, bucket__in=month_starts(period.start, period.end))
+    return Q(grain=Grain.DAY, bucket__gte=period.start, bucket__lt=period.end)
+
+
+def _clean(row: dict[str, Any]) -> dict[str, int]:
+    return {m: int(row.get(m) or 0) for m in MEASURES}
+
+
+def sums_by_region(region_ids: Iterable[int], period: Period) -> dict[int, dict[str, int]]:
+    ids = list(region_ids)
+    out = {pk: empty_sums() for pk in ids}
+    rows = (
+        CaseRollup.objects.filter(_bucket_filter(period), region_id__in=ids, dim=Dim.TOTAL)
+        .values("region_id")
+        .annotate(**_SUMS)
+        .order_by()
+    )
+    for row in rows:
+        out[row["region_id"]] = _clean(row)
+    return out
+
+
+def breakdown(region: Region, period: Period, dim: str) -> dict[str, dict[str, int]]:
+    """Sums per value of ``dim`` (month rows: the months the period overlaps)."""
+    rows = (
+        CaseRollup.objects.filter(_bucket_filter(period, Grain.MONTH), region_id=region.pk, dim=dim)
+        .values("value")
+        .annotate(**_SUMS)
+        .order_by()
+    )
+    return {row["value"]: _clean(row) for row in rows}
+
+
+def trend(region: Region, period: Period) -> list[tuple[Any, dict[str, int]]]:
+    rows = (
+        CaseRollup.objects.filter(
+            _bucket_filter(period, Grain.DAY), region_id=region.pk, dim=Dim.TOTAL
+        )
+        .order_by("bucket")
+        .values("bucket", *MEASURES)
+    )
+    return [(row["bucket"], _clean(row)) for row in rows]
+
+
+# --- live: open and overdue cases ----------------------------------------------------------
+
+
+def overdue_cases(path: str, *, now: datetime, period: Period | None = None) -> QuerySet[Case]:
+    """Open, not suspended cases under ``path`` whose current step deadline has passed (only
+    open cases carry ``due_at``: the partial index ``case_open_due``)."""
+    qs = Case.objects.filter(due_at__lt=now, region_path__startswith=path)
+    if period is not None:
+        qs = qs.filter(
+            reported_at__gte=midnight(period.start), reported_at__lt=midnight(period.end)
+        )
+    return qs
+
+
+def overdue_by(path: str, *, now: datetime, period: Period | None, field: str) -> dict[Any, int]:
+    rows = (
+        overdue_cases(path, now=now, period=period)
+        .values_list(field)
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    return {k: n for k, n in rows}
+
+
+def overdue_by_prefix(
+    regions: list[Region], path: str, *, now: datetime, period: Period | None
+) -> dict[int, int]:
+    """Overdue counts per region in ``regions`` (all under ``path``), from one query."""
+    paths = overdue_cases(path, now=now, period=period).values_list("region_path", flat=True)
+    out = dict.fromkeys((r.pk for r in regions), 0)
+    for p in paths.iterator():
+        for r in regions:
+            if p.startswith(r.path):
+                out[r.pk] += 1
+                break
+    return out
+
+
+def open_by_grid(path: str) -> dict[int, int]:
+    rows = (
+        Case.objects.filter(state__in=LIVE_STATES, region_path__startswith=path)
+        .values_list("grid_id")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    return {k: n for k, n in rows}
+
+
+# --- indicators ----------------------------------------------------------------------------
+
+
+def indicator_values(sums: dict[str, int], overdue: int) -> list[dict[str, Any]]:
+    values = compute(sums, overdue)
+    return [
+        {**i.as_dict(), "value": values[i.code], "display": fmt(i.code, values[i.code])}
+        for i in INDICATORS
+    ]
+
+
+def area_indicators(
+    region: Region, period: Period, *, now: datetime | None = None
+) -> dict[str, Any]:
+    """Indicator values of one area and period (the API and the dashboard header)."""
+    now = now or timezone.now()
+    sums = sums_by_region([region.pk], period)[region.pk]
+    overdue = overdue_cases(region.path, now=now, period=period).count()
+    return {"sums": sums, "overdue": overdue, "indicators": indicator_values(sums, overdue)}
+
+
+# --- the command centre --------------------------------------------------------------------
+
+
+def _labels(dim: str, values: Iterable[str]) -> dict[str, str]:
+    vals = list(values)
+    if dim == Dim.TYPE:
+        names = dict(
+            MatterType.objects.filter(pk__in=[int(v) for v in vals if v.isdigit()]).values_list(
+                "pk", "name"
+            )
+        )
+        return {v: names.get(int(v), _("未分类")) if v.isdigit() else v for v in vals}
+    if dim == Dim.SOURCE:
+        return {v: str(dict(Source.choices).get(v, v)) for v in vals}
+    if dim == Dim.STATE:
+        return {v: str(dict(CaseState.choices).get(v, v)) for v in vals}
+    if dim == Dim.DEPT:
+        names = dict(
+            Department.objects.filter(pk__in=[int(v) for v in vals if v.isdigit()]).values_list(
+                "pk", "name"
+            )
+        )
+        return {v: names.get(int(v), v) if v.isdigit() else v for v in vals}
+    if dim == Dim.WORKER:
+        from wangge.accounts.models import User
+
+        users = User.objects.in_bulk([int(v) for v in vals if v.isdigit()])
+        return {v: str(users[int(v)]) if v.isdigit() and int(v) in users else v for v in vals}
+    return {v: v for v in vals}
+
+
+def _counted(
+    dim: str, sums: dict[str, dict[str, int]], top: int | None = None
+) -> list[dict[str, Any]]:
+    labels = _labels(dim, sums)
+    rows: list[dict[str, Any]] = sorted(
+        (
+            {"value": v, "label": labels[v], "n": s["reported"]}
+            for v, s in sums.items()
+            if s["reported"]
+        ),
+        key=lambda r: (-r["n"], r["label"]),
+    )
+    if top is not None and len(rows) > top:
+        rest = sum(r["n"] for r in rows[top:])
+        rows = [*rows[:top], {"value": "", "label": _("其他"), "n": rest}]
+    return rows
+
+
+def dashboard_data(
+    user: Any, region: Region, period: Period, *, now: datetime | None = None
+) -> dict[str, Any]:
+    """Everything the command-centre page draws, as JSON-ready data."""
+    now = now or timezone.now()
+    head = area_indicators(region, period, now=now)
+    kids = children(region)
+    kid_sums = sums_by_region([k.pk for k in kids], period)
+    kid_overdue = overdue_by_prefix(kids, region.path, now=now, period=period) if kids else {}
+    kid_open = _open_by_region(kids, region.path) if kids else {}
+    sub_areas = []
+    for k in kids:
+        values = compute(kid_sums[k.pk], kid_overdue.get(k.pk, 0))
+        sub_areas.append(
+            {
+                "code": k.code,
+                "name": k.name,
+                "level": k.level,
+                "reported": kid_sums[k.pk]["reported"],
+                "closed": kid_sums[k.pk]["closed"],
+                "open_now": kid_open.get(k.pk, 0),
+                "overdue": kid_overdue.get(k.pk, 0),
+                "close_rate": values["close_rate"],
+                "satisfaction": values["satisfaction"],
+                "url": _dashboard_url(k.code, period.label),
+            }
+        )
+    depts = breakdown(region, period, Dim.DEPT)
+    dept_overdue = overdue_by(region.path, now=now, period=period, field="department_id")
+    dept_names = _labels(Dim.DEPT, depts)
+    league: list[dict[str, Any]] = []
+    for value, s in depts.items():
+        od = dept_overdue.get(int(value), 0) if value.isdigit() else 0
+        v = compute(s, od)
+        league.append(
+            {
+                "id": value,
+                "name": dept_names[value],
+                "filed": s["filed"],
+                "closed": s["closed"],
+                "overdue": od,
+                "on_time_close_rate": v["on_time_close_rate"],
+                "satisfaction": v["satisfaction"],
+                "display": {
+                    "on_time_close_rate": fmt("on_time_close_rate", v["on_time_close_rate"]),
+                    "satisfaction": fmt("satisfaction", v["satisfaction"]),
+                },
+            }
+        )
+    league.sort(key=lambda r: (-(r["on_time_close_rate"] or 0), -(r["closed"]), r["name"]))
+    days = trend(region, period)
+    overdue_list = [
+        {
+            "code": c.tracking_code,
+            "title": c.title,
+            "grid": c.grid.name,
+            "state": c.get_state_display(),
+            "due_at": timezone.localtime(c.due_at).strftime("%Y-%m-%d %H:%M") if c.due_at else "",
+            "url": reverse("cases:detail", args=[c.pk]),
+        }
+        for c in overdue_cases(region.path, now=now)
+        .select_related("grid")
+        .order_by("due_at", "id")[:OVERDUE_LIST]
+    ]
+    latest = (
+        Case.objects.filter(region_path__startswith=region.path)
+        .order_by("-id")
+        .values_list("id", flat=True)
+        .first()
+    )
+    return {
+        "area": {
+            "code": region.code,
+            "name": region.name,
+            "level": region.level,
+            "level_label": region.get_level_display(),
+        },
+        "period": period.label,
+        "generated_at": timezone.localtime(now).strftime("%Y-%m-%d %H:%M:%S"),
+        "latest_case": latest or 0,
+        "indicators": head["indicators"],
+        "totals": head["sums"],
+        "overdue_total": head["overdue"],
+        "by_state": _counted(Dim.STATE, breakdown(region, period, Dim.STATE)),
+        "by_type": _counted(Dim.TYPE, breakdown(region, period, Dim.TYPE), TOP_TYPES),
+        "by_source": _counted(Dim.SOURCE, breakdown(region, period, Dim.SOURCE)),
+        "sub_areas": sub_areas,
+        "trend": {
+            "days": [str(d) for d, _s in days],
+            "reported": [s["reported"] for _d, s in days],
+            "filed": [s["filed"] for _d, s in days],
+            "closed": [s["closed"] for _d, s in days],
+        },
+        "departments": league,
+        "overdue": overdue_list,
+    }
+
+
+def _open_by_region(regions: list[Region], path: str) -> dict[int, int]:
+    out = dict.fromkeys((r.pk for r in regions), 0)
+    by_grid = open_by_grid(path)
+    if not by_grid:
+        return out
+    grid_paths = dict(Region.objects.filter(pk__in=by_grid).values_list("pk", "path"))
+    for grid_id, n in by_grid.items():
+        gp = grid_paths.get(grid_id, "")
+        for r in regions:
+            if gp.startswith(r.path):
+                out[r.pk] += n
+                break
+    return out
+
+
+def _dashboard_url(code: str, period: str) -> str:
+    return f"{reverse('analytics:dashboard')}?area={code}&period={period}"
+
+
+def map_data(region: Region, period: Period, *, now: datetime | None = None) -> dict[str, Any]:
+    """GeoJSON for the command-centre map: the grids under ``region`` (choropleth: open load and
+    overdue now, reported in the period) and the sub-areas to drill into; heat points are the
+    grid centres weighted by the period's reports."""
+    now = now or timezone.now()
+    grids = list(grids_under(region))
+    grid_sums = sums_by_region([g.pk for g in grids], period)
+    opened = open_by_grid(region.path)
+    overdue = overdue_by(region.path, now=now, period=None, field="grid_id")
+    features = []
+    heat = []
+    for g in grids:
+        reported = grid_sums[g.pk]["reported"]
+        if g.boundary:
+            features.append(
+                {
+                    "type": "Feature",
+                    "geometry": g.boundary,
+                    "properties": {
+                        "layer": "grid",
+                        "code": g.code,
+                        "name": g.name,
+                        "open": opened.get(g.pk, 0),
+                        "overdue": overdue.get(g.pk, 0),
+                        "reported": reported,
+                        "url": _dashboard_url(g.code, period.label),
+                    },
+                }
+            )
+        if reported and g.center_lat is not None and g.center_lon is not None:
+            heat.append([g.center_lat, g.center_lon, reported])
+    for k in children(region):
+        if k.boundary and k.level != Level.GRID:
+            features.append(
+                {
+                    "type": "Feature",
+                    "geometry": k.boundary,
+                    "properties": {
+                        "layer": "area",
+                        "code": k.code,
+                        "name": k.name,
+                        "url": _dashboard_url(k.code, period.label),
+                    },
+                }
+            )
+    if region.boundary:
+        features.append(
+            {
+                "type": "Feature",
+                "geometry": region.boundary,
+                "properties": {"layer": "self", "code": region.code, "name": region.name},
+            }
+        )
+    return {"type": "FeatureCollection", "features": features, "heat": heat}
+
+
+# --- assessments and reports ---------------------------------------------------------------
+
+
+def scheme_list_for_user(user: Any) -> QuerySet[AssessmentScheme]:
+    paths = scope_paths(user, VIEW_ASSESSMENT)
+    qs = AssessmentScheme.objects.select_related("region")
+    if paths is None:
+        return qs
+    return qs.filter(path_filter("region__path", paths)) if paths else qs.none()
+
+
+def result_list_for_user(user: Any, run: AssessmentRun) -> QuerySet[AssessmentResult]:
+    """Results of ``run`` the user may see: those in their area; department staff (without an
+    area grant) see their own departments' scores only."""
+    qs = AssessmentResult.objects.filter(run=run).select_related("region", "department")
+    paths = scope_paths(user, VIEW_ASSESSMENT)
+    if paths is None:
+        return qs
+    own = Q(department__members=user) if getattr(user, "is_authenticated", False) else Q(pk__in=[])
+    area = path_filter("region__path", paths) if paths else Q(pk__in=[])
+    return qs.filter(area | own).distinct()
+
+
+def run_list_for_user(user: Any) -> QuerySet[AssessmentRun]:
+    paths = scope_paths(user, VIEW_ASSESSMENT)
+    qs = AssessmentRun.objects.select_related("scheme", "scheme__region", "scheme_version")
+    if paths is None:
+        return qs
+    area = path_filter("scheme__region__path", paths) if paths else Q(pk__in=[])
+    own = (
+        Q(results__department__members=user)
+        if getattr(user, "is_authenticated", False)
+        else Q(pk__in=[])
+    )
+    return qs.filter(area | own).distinct()
+
+
+def access_run(user: Any, pk: int) -> AssessmentRun:
+    run = run_list_for_user(user).filter(pk=pk).first()
+    if run is None:
+        raise NotFound(_("考核结果不存在或不在您的管辖范围内。"))
+    return run
+
+
+def may_view_assessments(user: Any) -> bool:
+    from wangge.accounts.permissions import has_perm_anywhere
+
+    if has_perm_anywhere(user, VIEW_ASSESSMENT):
+        return True
+    return bool(getattr(user, "is_authenticated", False)) and user.departments.exists()
+
+
+def report_list_for_user(user: Any) -> QuerySet[Report]:
+    return Report.objects.restrict(user, "view").select_related("region", "department")
+
+
+def access_report(user: Any, pk: int) -> Report:
+    report = report_list_for_user(user).filter(pk=pk).first()
+    if report is None:
+        raise NotFound(_("报告不存在或不在您的管辖范围内。"))
+    return report
+
+
+def departments_in(region: Region) -> QuerySet[Department]:
+    return Department.objects.filter(
+        Q(region__path__startswith=region.path) | Q(pk__in=[])
+    ).order_by("code")
