@@ -226,6 +226,12 @@ WANGGE_NOTIFY_ADAPTERS = [
 EMAIL_BACKEND = env("EMAIL_BACKEND") or "django.core.mail.backends.console.EmailBackend"
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024  # JSON/form bodies; files stream to disk
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
+# Open311 GeoReport v2 (/open311/v2/): the jurisdiction_id clients may send, the discovery
+# contact, and the default POSTs per minute of a new client key.
+OPEN311_JURISDICTION_ID = env("OPEN311_JURISDICTION_ID", "wangge") or "wangge"
+OPEN311_CONTACT = env("OPEN311_CONTACT", "") or ""
+OPEN311_KEY_SERVICE = env("OPEN311_KEY_SERVICE", "") or ""
+OPEN311_RATE_PER_MINUTE = env_int("OPEN311_RATE_PER_MINUTE", 60)
 API_TOKEN_PREFIX = "wg_"  # noqa: S105 (a visible prefix, not a secret)
 
 LOGGING = {

@@ -26,6 +26,8 @@ SUPERVISE_CASE = "cases.supervise_case"
 CHANGE_MATTERTYPE = "cases.change_mattertype"
 CASE_WORKER = [VIEW_CASE, ADD_CASE, TRANSITION_CASE]
 CASE_DISPATCHER = [*CASE_WORKER, DISPATCH_CASE, APPROVE_CASE, SUPERVISE_CASE]
+# Open interfaces (issue 7): webhook subscriptions and their delivery log, per area.
+MANAGE_WEBHOOKS = "api.manage_webhooks"
 
 SYSTEM_ROLES: dict[str, dict[str, Any]] = {
     "resident": {"name": _("居民"), "permissions": []},
@@ -69,6 +71,7 @@ SYSTEM_ROLES: dict[str, dict[str, Any]] = {
             CHANGE_MATTERTYPE,
             # Granting a role needs its permissions (no escalation), so admins hold these too.
             *CASE_DISPATCHER,
+            MANAGE_WEBHOOKS,
         ],
     },
     "auditor": {
