@@ -10,6 +10,7 @@ urlpatterns = [
     path("open311/v2/", include("wangge.api.open311.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("cases/", include("wangge.cases.urls")),
+    path("integrations/", include("wangge.api.urls")),
     path("", include((cases_public, "public"))),
     path("", include("wangge.web.urls")),
 ]

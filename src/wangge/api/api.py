@@ -67,9 +67,12 @@ def _register_routers() -> None:
     from wangge.cases.api import router as cases_router
     from wangge.geo.api import router as geo_router
 
+    from .webhooks_api import router as webhooks_router
+
     api.add_router("/geo/", geo_router)
     api.add_router("/accounts/", accounts_router)
     api.add_router("/cases/", cases_router)
+    api.add_router("/webhooks/", webhooks_router)
 
 
 _register_routers()
