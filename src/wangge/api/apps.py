@@ -13,8 +13,10 @@ class ApiConfig(AppConfig):
         from wangge.core.periodic import register_periodic
 
         from . import webhooks
+        from .open311.services import on_case_created as open311_record
         from .tasks import retry_due_webhooks
 
+        events.subscribe("case.created", open311_record)
         events.subscribe("case.created", webhooks.on_case_created)
         events.subscribe("case.transitioned", webhooks.on_case_transitioned)
         events.subscribe("case.escalated", webhooks.on_case_escalated)

@@ -1,23 +1,33 @@
 """``POST requests``: a GeoReport v2 service request becomes a case through the intake service
 (``cases.services.intake.case_create``, channel ``api``), plus the Open311 record (token,
-client, attribute answers, private contact) and an optional photo, all in one transaction."""
+client, attribute answers, private contact) and an optional photo, all in one transaction.
+
+That transaction is the intake's own: the Open311 record and photo are written by a
+``case.created`` handler (:func:`on_case_created`), which runs inside it, for the submission
+this thread is filing (a context variable). Wrapping ``case_create`` in an outer transaction
+instead would hold the database's write lock (SQLite) through locating and classifying, and cost
+a savepoint per request."""
 
 from __future__ import annotations
 
 import math
 import re
+import threading
+import time
 import uuid
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import EmailValidator
-from django.db import transaction
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 
+from wangge.cases.catalogue import active_matter_type
 from wangge.cases.choices import AttachmentKind, Source
+from wangge.cases.models import Case, MatterType
 from wangge.cases.services import attachment_add, case_create
 from wangge.cases.services.attachments import max_bytes, sniff_image
 from wangge.cases.services.intake import _TAG
@@ -27,12 +37,39 @@ from wangge.geo.models import Region
 
 from ..choices import Datatype
 from ..models import Open311Client, Open311Request, ServiceAttribute
-from .selectors import public_matter_type, service_attributes
+from .selectors import service_attributes
 
 ATTRIBUTE_KEY = re.compile(r"^attribute\[([^\[\]]{1,32})\](\[\])?$")
 MAX_ATTRIBUTE_TEXT = {Datatype.STRING: 255, Datatype.TEXT: 2000}
 TITLE_CHARS = 40
 ADDRESS_LEVELS = (Level.MICRO_GRID, Level.GRID, Level.COMMUNITY)
+# Attribute definitions change rarely (rows edited by administrators): each process keeps them
+# for ATTRIBUTE_CACHE_SECONDS, so an edit is in force everywhere within that time.
+ATTRIBUTE_CACHE_SECONDS = 60.0
+_attr_cache: dict[str, tuple[float, list[ServiceAttribute]]] = {}
+_attr_lock = threading.Lock()
+
+
+def cached_service_attributes(code: str) -> list[ServiceAttribute]:
+    now = time.monotonic()
+    hit = _attr_cache.get(code)
+    if hit is not None and now - hit[0] < ATTRIBUTE_CACHE_SECONDS:
+        return hit[1]
+    rows = service_attributes(code)
+    with _attr_lock:
+        _attr_cache[code] = (now, rows)
+    return rows
+
+
+def reset_attribute_cache() -> None:
+    with _attr_lock:
+        _attr_cache.clear()
+
+
+def _public_type(code: str) -> MatterType | None:
+    """The active, public matter type ``code`` (from the per-process catalogue copy)."""
+    mt = active_matter_type((code or "").strip()) if code and len(code) <= 8 else None
+    return mt if mt is not None and mt.is_public else None
 
 
 def _bad(message: str, name: str, code: str = "invalid") -> ValidationError:
@@ -181,7 +218,7 @@ def request_create(
     """File a case from a GeoReport v2 POST. Bad input raises ValidationError and nothing is
     written (the case, its Open311 record and its photo commit together)."""
     s = submission
-    mt = public_matter_type(s.service_code)
+    mt = _public_type(s.service_code)
     if not s.service_code.strip():
         raise _bad(_("缺少参数service_code。"), "service_code", "required")
     if mt is None:
@@ -190,7 +227,7 @@ def request_create(
             "service_code",
             "unknown",
         )
-    attributes = clean_attributes(service_attributes(mt.code), s.attributes)
+    attributes = clean_attributes(cached_service_attributes(mt.code), s.attributes)
     address_string = s.address_string.strip()
     address_id = s.address_id.strip()
     if s.lat.strip() or s.long.strip():
@@ -241,8 +278,20 @@ def request_create(
     description = s.description.strip()
     first_line = description.splitlines()[0].strip() if description else ""
     title = first_line[:TITLE_CHARS] or mt.name
-    with transaction.atomic():
-        result = case_create(
+    pending = _Pending(
+        client=client,
+        service_code=mt.code,
+        attributes=attributes,
+        email=email,
+        device_id=s.device_id.strip(),
+        account_id=s.account_id.strip(),
+        address_id=address_id,
+        media_url=media_url,
+        media=s.media,
+    )
+    token = _PENDING.set(pending)
+    try:
+        case_create(
             actor=None,
             source=Source.API,
             title=title,
@@ -255,20 +304,48 @@ def request_create(
             reporter_phone=s.phone,
             now=now,
         )
-        link = Open311Request.objects.create(
-            case=result.case,
-            token=str(uuid.uuid4()),
-            client=client,
-            service_code=mt.code,
-            attributes=attributes,
-            email=email,
-            device_id=s.device_id.strip(),
-            account_id=s.account_id.strip(),
-            address_id=address_id,
-            media_url=media_url,
-        )
-        if s.media is not None:
-            attachment_add(
-                actor=None, case=result.case, kind=AttachmentKind.BEFORE, content=s.media
-            )
-    return link
+    finally:
+        _PENDING.reset(token)
+    if pending.link is None:  # pragma: no cover - the handler is subscribed in ApiConfig.ready
+        raise RuntimeError("the case.created handler of the api app did not run")
+    return pending.link
+
+
+@dataclass
+class _Pending:
+    client: Open311Client
+    service_code: str
+    attributes: dict[str, Any]
+    email: str
+    device_id: str
+    account_id: str
+    address_id: str
+    media_url: str
+    media: bytes | None
+    link: Open311Request | None = None
+
+
+_PENDING: ContextVar[_Pending | None] = ContextVar("open311_pending", default=None)
+
+
+def on_case_created(*, case: Case, **_: Any) -> None:
+    """Inside intake's transaction: the Open311 record (and photo) of the case this thread is
+    filing through ``request_create``. A retried insert (tracking-code clash) runs this again
+    in the new transaction, so the record is always the committed one."""
+    pending = _PENDING.get()
+    if pending is None or case.source != Source.API:
+        return
+    pending.link = Open311Request.objects.create(
+        case=case,
+        token=str(uuid.uuid4()),
+        client=pending.client,
+        service_code=pending.service_code,
+        attributes=pending.attributes,
+        email=pending.email,
+        device_id=pending.device_id,
+        account_id=pending.account_id,
+        address_id=pending.address_id,
+        media_url=pending.media_url,
+    )
+    if pending.media is not None:
+        attachment_add(actor=None, case=case, kind=AttachmentKind.BEFORE, content=pending.media)

@@ -30,6 +30,7 @@ from .selectors import (
     request_list,
     service_definition,
     service_list,
+    service_notice,
     token_lookup,
 )
 from .services import Open311Submission, parse_attributes, request_create
@@ -176,7 +177,7 @@ def _create(request: HttpRequest, fmt: str) -> HttpResponse:
         media=content,
     )
     link = request_create(client=client, submission=submission)
-    notice = public_request(link.case)["service_notice"]
+    notice = service_notice(link.case.rules or {})
     body = [
         {
             "service_request_id": link.case.tracking_code,

@@ -9,12 +9,14 @@ def _fresh_indexes(settings, tmp_path):
     Photos go to a scratch directory; rate counters start at zero."""
     from django.core.cache import cache
 
+    from wangge.api.open311.services import reset_attribute_cache
     from wangge.cases import classify, deadlines
     from wangge.geo import locator
 
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     settings.MEDIA_ROOT = tmp_path
     cache.clear()
+    reset_attribute_cache()
     locator.reset()
     classify.reset()
     deadlines.invalidate_calendar()
