@@ -1,4 +1,4 @@
-"""Open311 intake: POST /open311/v2/requests.json req/s vs public POST /api/v1/cases/ (gunicorn, wrk).
+"""Open311 intake: POST /open311/v2/requests.json req/s vs public POST /api/v1/cases/ (wrk).
 
 The Open311 layer must add little to the internal intake API it sits on (issue 7: ratio ≥ 0.8).
 For each database (a scratch SQLite file; a scratch PostgreSQL database

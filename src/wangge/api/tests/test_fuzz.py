@@ -14,17 +14,12 @@ from typing import Any
 
 import pytest
 import schemathesis
-from hypothesis import HealthCheck, settings
-from schemathesis.checks import not_a_server_error
-from schemathesis.specs.openapi.checks import (
-    content_type_conformance,
-    response_schema_conformance,
-)
+
+from .fuzzing import fuzz_operation, operations
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 EXAMPLES = int(os.environ.get("WANGGE_FUZZ_EXAMPLES", "8"))
-CHECKS = [not_a_server_error, response_schema_conformance, content_type_conformance]
 
 
 @pytest.fixture
@@ -57,39 +52,6 @@ def fuzz_token(transactional_db: Any, settings: Any, tmp_path: Any) -> str:
         user=user, role=Role.objects.get(code="sysadmin"), region=world.tree.county
     )
     return api_token_create(actor=None, user=user, name="fuzz")[1]
-
-
-def fuzz_operation(
-    operation: Any, base_url: str, token: str, examples: int, statuses: Counter[int]
-) -> list[str]:
-    """Run ``examples`` generated requests against one operation; the failures, as text."""
-    from hypothesis import given
-
-    failures: list[str] = []
-
-    @given(case=operation.as_strategy())
-    @settings(
-        max_examples=examples,
-        deadline=None,
-        derandomize=True,
-        database=None,
-        suppress_health_check=list(HealthCheck),
-    )
-    def run(case: Any) -> None:
-        try:
-            response = case.call_and_validate(
-                base_url=base_url, headers={"Authorization": f"Bearer {token}"}, checks=CHECKS
-            )
-            statuses[response.status_code] += 1
-        except Exception as exc:  # collect all failures, keep fuzzing
-            failures.append(f"{operation.label}: {str(exc)[:800]}")
-
-    run()
-    return failures
-
-
-def operations(schema: Any) -> list[Any]:
-    return [result.ok() for result in schema.get_all_operations()]
 
 
 def test_api_survives_fuzzing(live_server: Any, fuzz_token: str) -> None:
