@@ -66,6 +66,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "django_htmx",
+    "ninja",  # serves the OpenAPI page's Swagger UI from local static files (no CDN)
     "axes",
     "django_tasks",
     "django_tasks_db",

@@ -37,6 +37,7 @@ COVERED = {
     "GET /api/v1/webhooks/deliveries",
     "GET /api/v1/webhooks/deliveries/{delivery_id}",
     "POST /api/v1/webhooks/deliveries/{delivery_id}/replay",
+    "GET /api/v1/cases/matter-types/{code}",
 }
 
 
@@ -222,6 +223,9 @@ def test_open311_is_public_and_the_key_guards_writes(w: W, who: str, api_key: st
         f"{base}/requests/{case.tracking_code}.xml",
     ):
         assert client.get(url).status_code == 200, url
+    # The public catalogue (cases app, added with the REST completion of issue 7).
+    assert client.get("/api/v1/cases/matter-types/06010").status_code == 200
+    assert client.get("/api/v1/cases/matter-types/00000").status_code == 404
     lon, lat = centre(w.world.grid)
     data = {"service_code": "06010", "lat": lat, "long": lon, "description": "垃圾"}
     assert client.post(f"{base}/requests.json", data).status_code == 403  # no key
