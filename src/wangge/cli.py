@@ -18,6 +18,7 @@ GROUPS = """Wangge commands (wangge COMMAND --help for details):
   geo locate LON LAT     locate a point to its deepest region (JSON)
   audit verify           verify the hash chain of the audit log
   worker                 run the background task worker (with heartbeat and periodic jobs)
+  open311 create-key NAME  print a new Open311 client key (also revoke-key, list-keys)
 
 All Django management commands are available too (migrate, createsuperuser, …).
 """
