@@ -94,7 +94,8 @@ class WebhookSubscription(models.Model):
     url = models.URLField(_("接收地址"), max_length=500)
     secret = models.CharField(_("签名密钥"), max_length=128)
     events = models.JSONField(_("订阅事件"), default=list)
-    region = models.ForeignKey("geo.Region", on_delete=models.PROTECT, related_name="+")
+    # Regions are versioned, not deleted; when one is (a rebuilt demo), its subscriptions go too.
+    region = models.ForeignKey("geo.Region", on_delete=models.CASCADE, related_name="+")
     is_active = models.BooleanField(_("有效"), default=True)
     created_by = models.ForeignKey(
         USER, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
