@@ -23,6 +23,7 @@ GROUPS = """Wangge commands (wangge COMMAND --help for details):
   worker                 run the background task worker (with heartbeat and periodic jobs)
   analytics rebuild-rollups  recompute the case rollups from the raw cases (prints differences)
   assess run --scheme CODE --period 2026-10   compute an assessment and print the ranking
+  open311 create-key NAME  print a new Open311 client key (also revoke-key, list-keys)
 
 All Django management commands are available too (migrate, createsuperuser, …).
 """

@@ -66,6 +66,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "django_htmx",
+    "ninja",  # serves the OpenAPI page's Swagger UI from local static files (no CDN)
     "axes",
     "django_tasks",
     "django_tasks_db",
@@ -287,6 +288,12 @@ WANGGE_SMS_ADAPTER = env("WANGGE_SMS_ADAPTER", "") or "console"
 PHONE_CODE_PER_IP_PER_HOUR = env_int("PHONE_CODE_PER_IP_PER_HOUR", 20)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024  # JSON/form bodies; files stream to disk
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
+# Open311 GeoReport v2 (/open311/v2/): the jurisdiction_id clients may send, the discovery
+# contact, and the default POSTs per minute of a new client key.
+OPEN311_JURISDICTION_ID = env("OPEN311_JURISDICTION_ID", "wangge") or "wangge"
+OPEN311_CONTACT = env("OPEN311_CONTACT", "") or ""
+OPEN311_KEY_SERVICE = env("OPEN311_KEY_SERVICE", "") or ""
+OPEN311_RATE_PER_MINUTE = env_int("OPEN311_RATE_PER_MINUTE", 60)
 API_TOKEN_PREFIX = "wg_"  # noqa: S105 (a visible prefix, not a secret)
 
 LOGGING = {

@@ -26,6 +26,8 @@ SUPERVISE_CASE = "cases.supervise_case"
 CHANGE_MATTERTYPE = "cases.change_mattertype"
 CASE_WORKER = [VIEW_CASE, ADD_CASE, TRANSITION_CASE]
 CASE_DISPATCHER = [*CASE_WORKER, DISPATCH_CASE, APPROVE_CASE, SUPERVISE_CASE]
+# Open interfaces (issue 7): webhook subscriptions and their delivery log, per area.
+MANAGE_WEBHOOKS = "api.manage_webhooks"
 
 # Registers (issue 4). Viewing shows identifiers masked; reveal_pii unmasks one record at a time
 # with a reason (audited); view_sensitive shows 特殊人群 individuals (others see counts only).
@@ -148,6 +150,7 @@ SYSTEM_ROLES: dict[str, dict[str, Any]] = {
             *REG_MANAGER,
             ERASE_PERSON,
             *ANALYTICS_MANAGER,
+            MANAGE_WEBHOOKS,
         ],
     },
     "auditor": {

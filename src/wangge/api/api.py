@@ -69,11 +69,14 @@ def _register_routers() -> None:
     from wangge.geo.api import router as geo_router
     from wangge.registers.api import router as registers_router
 
+    from .webhooks_api import router as webhooks_router
+
     api.add_router("/geo/", geo_router)
     api.add_router("/accounts/", accounts_router)
     api.add_router("/cases/", cases_router)
     api.add_router("/registers/", registers_router)
     api.add_router("/indicators/", indicators_router)
+    api.add_router("/webhooks/", webhooks_router)
 
 
 _register_routers()

@@ -1,3 +1,5 @@
+from datetime import timedelta
+
 from django.apps import AppConfig
 
 
@@ -5,3 +7,17 @@ class ApiConfig(AppConfig):
     name = "wangge.api"
     label = "api"
     verbose_name = "API"
+
+    def ready(self) -> None:
+        from wangge.core import events
+        from wangge.core.periodic import register_periodic
+
+        from . import webhooks
+        from .open311.services import on_case_created as open311_record
+        from .tasks import retry_due_webhooks
+
+        events.subscribe("case.created", open311_record)
+        events.subscribe("case.created", webhooks.on_case_created)
+        events.subscribe("case.transitioned", webhooks.on_case_transitioned)
+        events.subscribe("case.escalated", webhooks.on_case_escalated)
+        register_periodic("api.webhooks_retry_due", timedelta(minutes=1), retry_due_webhooks)

@@ -8,13 +8,13 @@ from typing import Any
 from django.conf import settings
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
-from ninja import File, Form, Query, Router, Schema
+from ninja import Field, File, Form, Query, Router, Schema
 from ninja.errors import HttpError
 from ninja.files import UploadedFile
 from ninja.responses import Status
 
 from wangge.accounts.services import api_token_authenticate
-from wangge.core.exceptions import NotFound
+from wangge.core.exceptions import NotFound, ValidationError
 
 from . import notifications as notes
 from . import ratelimit
@@ -154,6 +154,12 @@ class ListQuery(Schema):
     q: str | None = None
     page: int = 1
     page_size: int = 20
+    ordering: str = Field(
+        "-reported_at", description="reported_at | -reported_at | due_at | -due_at | id | -id"
+    )
+
+
+ORDERINGS = {"reported_at", "-reported_at", "due_at", "-due_at", "id", "-id"}
 
 
 @router.get("/", response=CasePage)
@@ -170,8 +176,16 @@ def list_cases(request: HttpRequest, query: Query[ListQuery]) -> Any:
             q=query.q,
         ),
     )
+    if query.ordering not in ORDERINGS:
+        raise ValidationError(_("排序字段无效。"), errors={"ordering": [query.ordering[:40]]})
+    tie = "-id" if query.ordering.startswith("-") else "id"
+    qs = (
+        qs.order_by(query.ordering, tie)
+        if query.ordering.lstrip("-") != "id"
+        else qs.order_by(query.ordering)
+    )
     size = max(1, min(query.page_size, MAX_PAGE_SIZE))
-    page = max(1, query.page)
+    page = max(1, min(query.page, 1_000_000))
     return {
         "count": qs.count(),
         "page": page,
@@ -222,6 +236,15 @@ def add_public_photo(
 @router.get("/matter-types", response=list[MatterTypeOut], auth=None)
 def list_matter_types(request: HttpRequest) -> Any:
     return list(matter_type_list(public_only=True))
+
+
+@router.get("/matter-types/{code}", response=MatterTypeOut, auth=None)
+def get_matter_type(request: HttpRequest, code: str) -> Any:
+    """One public matter type of the catalogue by its code."""
+    matter_type = matter_type_list(public_only=True).filter(code=code[:8]).first()
+    if matter_type is None:
+        raise NotFound(_("事项类型不存在。"))
+    return matter_type
 
 
 @router.get("/notifications", response=list[NotificationOut])

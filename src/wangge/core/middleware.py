@@ -41,11 +41,11 @@ class ChineseFirstLocaleMiddleware(LocaleMiddleware):
     Pages follow the language cookie set by the language menu and otherwise speak the default
     (简体中文), whatever the browser's Accept-Language says: a county's shared or borrowed phones
     often carry foreign defaults. The API also honours Accept-Language, because machine clients
-    state their language explicitly.
+    state their language explicitly; so does the Open311 endpoint.
     """
 
     def process_request(self, request: HttpRequest) -> None:
-        if request.path_info.startswith("/api/"):
+        if request.path_info.startswith(("/api/", "/open311/")):
             super().process_request(request)
             return
         chosen = request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME, "")

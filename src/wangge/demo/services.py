@@ -31,6 +31,7 @@ from wangge.geo.models import PATH_SEP, Region
 from wangge.geo.services import locator_generation_bump, region_create
 
 from .analytics import analytics_delete, analytics_load
+from .api import interfaces_load
 from .cases import cases_load, demo_cases_delete
 from .city import DEFAULT_SEED, DISTRICT, CityPlan, PlannedRegion, plan_city
 from .departments import DISTRICT_DEPARTMENTS, STREET_DEPARTMENTS, departments_load
@@ -120,6 +121,8 @@ def demo_load(
     departments = departments_load(plan)
     registers = registers_load(seed=seed, small=small)
     history = cases_load(plan=plan, seed=seed, small=small) if cases else None
+    # Open311 client, webhook; the two Open311 requests only with case history (issue 7).
+    interfaces_load(plan=plan, seed=seed, district=district, requests=cases)
     analytics_load(with_cases=cases)
     counts = plan.counts()
     case_count = history.cases + history.live if history else 0

@@ -121,6 +121,13 @@ NAV: list[NavItem] = [
         _("查看辖区内的用户及其角色授权；管理员可创建用户、授权和发放接口令牌。"),
     ),
     NavItem(
+        _("推送订阅"),
+        "integrations:webhooks",
+        "api.manage_webhooks",
+        "⇄",
+        _("向外部系统推送事件上报、状态变化、超时和评价；查看投递记录并重发。"),
+    ),
+    NavItem(
         _("审计日志"),
         "web:audit",
         "core.view_auditrecord",

@@ -1,0 +1,54 @@
+"""REST API additions and the OpenAPI document: ordering of the case list, one matter type, the
+webhooks section, the rendered documentation served without a CDN."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.test import Client
+from django.utils import timezone
+
+from wangge.accounts.services import api_token_create
+from wangge.cases.tests.factories import make_case
+
+pytestmark = pytest.mark.django_db
+
+
+def bearer(user) -> dict[str, str]:
+    return {"HTTP_AUTHORIZATION": f"Bearer {api_token_create(actor=None, user=user, name='t')[1]}"}
+
+
+def test_case_list_ordering(client: Client, world) -> None:
+    now = timezone.now()
+    old = make_case(world, now=now - timedelta(days=2))
+    new = make_case(world, now=now - timedelta(hours=1))
+    auth = bearer(world.dispatcher)
+
+    def codes(ordering: str) -> list[str]:
+        page = client.get(f"/api/v1/cases/?ordering={ordering}", **auth).json()
+        return [r["tracking_code"] for r in page["results"]]
+
+    assert codes("-reported_at") == [new.tracking_code, old.tracking_code]
+    assert codes("reported_at") == [old.tracking_code, new.tracking_code]
+    assert codes("id") == [old.tracking_code, new.tracking_code]
+    bad = client.get("/api/v1/cases/?ordering=reporter_phone", **auth)
+    assert bad.status_code == 422 and bad.json()["error"]["code"] == "validation_error"
+
+
+def test_one_matter_type(client: Client, world) -> None:
+    data = client.get("/api/v1/cases/matter-types/06010").json()
+    assert data["code"] == "06010" and data["name"] == "暴露垃圾"
+    missing = client.get("/api/v1/cases/matter-types/99999")
+    assert missing.status_code == 404 and missing.json()["error"]["code"] == "not_found"
+
+
+def test_openapi_document_and_docs_page(client: Client, db) -> None:
+    schema = client.get("/api/v1/openapi.json").json()
+    assert schema["info"]["version"] == "1"
+    assert "/api/v1/webhooks/subscriptions" in schema["paths"]
+    assert "/api/v1/cases/{case_id}/transitions" in schema["paths"]
+    page = client.get("/api/v1/docs")
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert "/static/ninja/swagger-ui-bundle.js" in html and "cdn" not in html.lower()
