@@ -65,11 +65,43 @@ REG_MANAGER = [
     CHANGE_CAREPLAN,
 ]
 
+# Party building and service (issue 5). Member details are scoped by branch area: a grant on a
+# grid sees that grid branch's members (and members 双报到'd to communities in the area).
+PARTY_VIEW = [
+    "party.view_partyorg",
+    "party.view_partymember",
+    "party.view_volunteer",
+    "party.view_serviceorder",
+    "party.view_activity",
+    "party.view_timeaccount",
+]
+PARTY_MANAGER = [
+    *PARTY_VIEW,
+    "party.change_partyorg",
+    "party.change_partymember",
+    "party.change_volunteer",
+    "party.approve_dualreport",
+    "party.add_serviceorder",
+    "party.dispatch_serviceorder",
+    "party.change_activity",
+    "party.adjust_points",
+    "party.exchange_time",
+]
+# Grid workers post service orders for residents who cannot (群众点单 on their behalf).
+PARTY_GRID = ["party.view_partyorg", "party.view_serviceorder", "party.add_serviceorder"]
+
 SYSTEM_ROLES: dict[str, dict[str, Any]] = {
     "resident": {"name": _("居民"), "permissions": []},
     "grid_worker": {
         "name": _("网格员"),
-        "permissions": [*STAFF_BASE, *CASE_WORKER, *REG_VIEW, *REG_EDIT, REVEAL_PII],
+        "permissions": [
+            *STAFF_BASE,
+            *CASE_WORKER,
+            *REG_VIEW,
+            *REG_EDIT,
+            REVEAL_PII,
+            *PARTY_GRID,
+        ],
     },
     "micro_grid_worker": {
         "name": _("微网格员(楼栋长)"),
@@ -87,11 +119,18 @@ SYSTEM_ROLES: dict[str, dict[str, Any]] = {
     },
     "community_secretary": {
         "name": _("网格长/社区书记"),
-        "permissions": [*STAFF_BASE, VIEW_USERS, *CASE_DISPATCHER, *REG_MANAGER],
+        "permissions": [*STAFF_BASE, VIEW_USERS, *CASE_DISPATCHER, *REG_MANAGER, *PARTY_MANAGER],
     },
     "street_dispatcher": {
         "name": _("街道指挥中心调度员"),
-        "permissions": [*STAFF_BASE, VIEW_USERS, VIEW_AUDIT, *CASE_DISPATCHER, *REG_MANAGER],
+        "permissions": [
+            *STAFF_BASE,
+            VIEW_USERS,
+            VIEW_AUDIT,
+            *CASE_DISPATCHER,
+            *REG_MANAGER,
+            *PARTY_MANAGER,
+        ],
     },
     "district_commander": {
         "name": _("区县指挥中心"),
@@ -105,6 +144,7 @@ SYSTEM_ROLES: dict[str, dict[str, Any]] = {
             *REG_VIEW,
             VIEW_SENSITIVE,
             EXPORT_PERSON,
+            *PARTY_VIEW,
         ],
     },
     "department_staff": {
@@ -130,11 +170,12 @@ SYSTEM_ROLES: dict[str, dict[str, Any]] = {
             *CASE_DISPATCHER,
             *REG_MANAGER,
             ERASE_PERSON,
+            *PARTY_MANAGER,
         ],
     },
     "auditor": {
         "name": _("审计员"),
-        "permissions": [*STAFF_BASE, VIEW_AUDIT, VIEW_USERS, VIEW_CASE, *REG_VIEW],
+        "permissions": [*STAFF_BASE, VIEW_AUDIT, VIEW_USERS, VIEW_CASE, *REG_VIEW, *PARTY_VIEW],
     },
 }
 
