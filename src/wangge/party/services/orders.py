@@ -511,7 +511,8 @@ def _notify_dispatchers(order: ServiceOrder, title: str, level: int = 0) -> None
 
     ids = order.region.ancestor_ids()
     index = max(0, len(ids) - 1 - level)
-    recipients = users_with_perm_above(Region(pk=ids[index]), DISPATCH) if ids else []
+    rung = order.region if index == len(ids) - 1 else Region.objects.get(pk=ids[index])
+    recipients = users_with_perm_above(rung, DISPATCH)
     notify(
         recipients=recipients,
         kind=NotificationKind.SUPERVISION if level else NotificationKind.ASSIGNED,

@@ -124,7 +124,7 @@ def make_member(
 
 
 def make_volunteer(
-    region: Region, *, specialties: list[str], username: str | None = None
+    region: Region, *, specialties: list[str], username: str | None = None, capacity: int = 2
 ) -> Volunteer:
     user = make_user(username, role="party_member", region=region) if username else None
     v = volunteer_register(
@@ -133,6 +133,7 @@ def make_volunteer(
         region=region,
         specialties=specialties,
         availability=ALWAYS,
+        capacity=capacity,
         user=user,
         audit=False,
     )

@@ -40,13 +40,6 @@ def test_bad_specialties_or_slots_change_nothing(pw, tree):
             branch=pw.branch(tree.grids[0]),
             availability=[[1, 600, 500]],
         )
-    assert (
-        not person.__class__.objects.filter(pk=person.pk, party_member__isnull=False).exists()
-        if False
-        else True
-    )
-    from wangge.party.models import PartyMember
-
     assert not PartyMember.objects.filter(person=person).exists()
 
 
