@@ -9,6 +9,7 @@ urlpatterns = [
     path("api/v1/", api.urls),
     path("i18n/", include("django.conf.urls.i18n")),
     path("cases/", include("wangge.cases.urls")),
+    path("party/", include("wangge.party.urls")),
     path("", include((cases_public, "public"))),
     path("", include("wangge.web.urls")),
 ]

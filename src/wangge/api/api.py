@@ -66,10 +66,12 @@ def _register_routers() -> None:
     from wangge.accounts.api import router as accounts_router
     from wangge.cases.api import router as cases_router
     from wangge.geo.api import router as geo_router
+    from wangge.party.api import router as party_router
 
     api.add_router("/geo/", geo_router)
     api.add_router("/accounts/", accounts_router)
     api.add_router("/cases/", cases_router)
+    api.add_router("/party/", party_router)
 
 
 _register_routers()
