@@ -30,7 +30,9 @@ class OrderForm(forms.Form):
         max_length=1000,
         widget=forms.Textarea(attrs={"rows": 3, "placeholder": _("例如：厨房水龙头漏水")}),
     )
-    day = forms.DateField(label=_("哪一天"), widget=forms.DateInput(attrs={"type": "date"}))
+    day = forms.DateField(
+        label=_("哪一天"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+    )
     period = forms.ChoiceField(
         label=_("什么时间"),
         choices=[

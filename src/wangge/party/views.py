@@ -38,7 +38,7 @@ from .services import (
     service_order_create,
 )
 from .services.orders import may_act
-from .workflow import TRANSITIONS
+from .workflow import EVENT_LABELS, TRANSITIONS
 
 View = Callable[..., HttpResponseBase]
 
@@ -239,7 +239,7 @@ def order_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "show_contact": can_dispatch
         or has_perm_at(user, ADD_ORDER, order.region_path)
         or (order.helper is not None and order.helper.user_id == user.pk),
-        "labels": {a: t.label for a, t in TRANSITIONS.items()},
+        "labels": EVENT_LABELS,
         "category": Specialty(order.category).label,
     }
     return render(request, "party/order_detail.html", context)

@@ -61,3 +61,10 @@ TRANSITIONS: dict[str, Transition] = {
 # Orders waiting on someone: how long the wait may last before it escalates (hours).
 WAIT_HOURS: dict[str, int] = {S.POSTED: 4, S.ASSIGNED: 2}
 MAX_ESCALATION = 3  # branch → community → street → district
+
+# Timeline labels (the transitions' own labels, plus the entries no transition writes).
+EVENT_LABELS: dict[str, object] = {
+    "post": _("点单"),
+    "escalate": _("超时催办"),
+    **{a: t.label for a, t in TRANSITIONS.items()},
+}

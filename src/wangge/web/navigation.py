@@ -145,7 +145,7 @@ def navigation_for(user: Any, current_path: str) -> list[dict[str, Any]]:
             continue
         url = reverse(item.url_name)
         active = current_path == url or (
-            url not in ("/", "/cases/") and current_path.startswith(url)
+            url not in ("/", "/cases/", "/party/") and current_path.startswith(url)
         )
         items.append(
             {

@@ -154,7 +154,7 @@ def _needed_specialties(categories: Iterable[str]) -> set[str]:
 
 
 def pool_for_orders(
-    orders: Sequence[ServiceOrder],
+    orders: Sequence[ServiceOrder], *, need_specialty: bool = True
 ) -> tuple[list[PartyMember], list[Volunteer]]:
     """Active helpers who could serve some of ``orders``: members of branches in the orders'
     communities, members 双报到'd or attached there, volunteers registered there or above."""
@@ -186,6 +186,8 @@ def pool_for_orders(
         .select_related("person")
         .order_by("pk")
     )
+    if not need_specialty:
+        return members, volunteers
     need = _needed_specialties(o.category for o in orders)
     members = [m for m in members if need & set(m.specialties)]
     volunteers = [v for v in volunteers if need & set(v.specialties)]
@@ -198,7 +200,8 @@ def order_candidates(
     """The matching view: eligible helpers ranked with explanations, and the helpers of the
     area left out with the reasons (a specialty mismatch is always left out)."""
     weights = weights or engine.Weights.from_settings()
-    members, volunteers = pool_for_orders([order])
+    # Everyone of the area, so the view can say why the others are left out.
+    members, volunteers = pool_for_orders([order], need_specialty=False)
     helpers = helper_data(members, volunteers)
     return engine.rank(order_data(order), helpers, weights)
 
