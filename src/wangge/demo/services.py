@@ -33,6 +33,7 @@ from wangge.geo.services import locator_generation_bump, region_create
 from .cases import cases_load, demo_cases_delete
 from .city import DEFAULT_SEED, DISTRICT, CityPlan, PlannedRegion, plan_city
 from .departments import DISTRICT_DEPARTMENTS, STREET_DEPARTMENTS, departments_load
+from .party import demo_party_delete, party_load
 from .users import DEMO_EMAIL_DOMAIN, DEMO_PASSWORD, LOGIN_SPECS, DemoLogin, plan_users
 
 # ``Region.source_code`` of every region the demo creates: what ``--force`` may delete.
@@ -117,6 +118,7 @@ def demo_load(
         load_default_catalogue(actor=None)
     departments = departments_load(plan)
     history = cases_load(plan=plan, seed=seed, small=small) if cases else None
+    party = party_load(district=district, seed=seed, small=small)
     counts = plan.counts()
     case_count = history.cases + history.live if history else 0
     audit_log(
@@ -134,6 +136,7 @@ def demo_load(
             "case_events": history.events if history else 0,
             "case_states": history.states if history else {},
             "escalations": history.escalations if history else 0,
+            "party": party.counts,
         },
     )
     return DemoResult(
@@ -161,6 +164,7 @@ def _delete_demo_regions(district: Region | None) -> None:
     if district is None:
         return
     demo_cases_delete(district)
+    demo_party_delete(district)
     _delete_demo_departments(district)
     subtree = Region.objects.filter(path__startswith=district.path)
     foreign = subtree.exclude(source_code=DEMO_SOURCE).order_by("path").first()
