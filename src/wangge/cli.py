@@ -17,6 +17,8 @@ GROUPS = """Wangge commands (wangge COMMAND --help for details):
   geo export             export regions as GeoJSON
   geo locate LON LAT     locate a point to its deepest region (JSON)
   audit verify           verify the hash chain of the audit log
+  service match          one optimal batch matching pass over open service orders (党员派单)
+  timebank check         verify the time-bank ledger (double entry, sum zero); non-zero on error
   worker                 run the background task worker (with heartbeat and periodic jobs)
 
 All Django management commands are available too (migrate, createsuperuser, …).
