@@ -20,6 +20,8 @@ GROUPS = """Wangge commands (wangge COMMAND --help for details):
   registers import KIND FILE.xlsx [--dry-run] [--update]
                          import people/houses/organisations/components (row report)
   registers template|export KIND FILE.xlsx, registers rotate-key | generate-key
+  service match          one optimal batch matching pass over open service orders (党员派单)
+  timebank check         verify the time-bank ledger (double entry, sum zero); non-zero on error
   worker                 run the background task worker (with heartbeat and periodic jobs)
   analytics rebuild-rollups  recompute the case rollups from the raw cases (prints differences)
   assess run --scheme CODE --period 2026-10   compute an assessment and print the ranking

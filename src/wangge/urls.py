@@ -13,6 +13,7 @@ urlpatterns = [
     path("registers/", include("wangge.registers.urls")),
     path("analytics/", include("wangge.analytics.urls")),
     path("integrations/", include("wangge.api.urls")),
+    path("party/", include("wangge.party.urls")),
     path("", include((cases_public, "public"))),
     path("", include("wangge.web.urls")),
 ]

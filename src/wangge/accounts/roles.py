@@ -76,11 +76,43 @@ VIEW_REPORT = "analytics.view_report"
 ANALYTICS_VIEWER = [VIEW_DASHBOARD, VIEW_ASSESSMENT, VIEW_REPORT]
 ANALYTICS_MANAGER = [*ANALYTICS_VIEWER, RUN_ASSESSMENT, CHANGE_SCHEME]
 
+# Party building and service (issue 5). Member details are scoped by branch area: a grant on a
+# grid sees that grid branch's members (and members 双报到'd to communities in the area).
+PARTY_VIEW = [
+    "party.view_partyorg",
+    "party.view_partymember",
+    "party.view_volunteer",
+    "party.view_serviceorder",
+    "party.view_activity",
+    "party.view_timeaccount",
+]
+PARTY_MANAGER = [
+    *PARTY_VIEW,
+    "party.change_partyorg",
+    "party.change_partymember",
+    "party.change_volunteer",
+    "party.approve_dualreport",
+    "party.add_serviceorder",
+    "party.dispatch_serviceorder",
+    "party.change_activity",
+    "party.adjust_points",
+    "party.exchange_time",
+]
+# Grid workers post service orders for residents who cannot (群众点单 on their behalf).
+PARTY_GRID = ["party.view_partyorg", "party.view_serviceorder", "party.add_serviceorder"]
+
 SYSTEM_ROLES: dict[str, dict[str, Any]] = {
     "resident": {"name": _("居民"), "permissions": []},
     "grid_worker": {
         "name": _("网格员"),
-        "permissions": [*STAFF_BASE, *CASE_WORKER, *REG_VIEW, *REG_EDIT, REVEAL_PII],
+        "permissions": [
+            *STAFF_BASE,
+            *CASE_WORKER,
+            *REG_VIEW,
+            *REG_EDIT,
+            REVEAL_PII,
+            *PARTY_GRID,
+        ],
     },
     "micro_grid_worker": {
         "name": _("微网格员(楼栋长)"),
@@ -98,7 +130,14 @@ SYSTEM_ROLES: dict[str, dict[str, Any]] = {
     },
     "community_secretary": {
         "name": _("网格长/社区书记"),
-        "permissions": [*STAFF_BASE, VIEW_USERS, *CASE_DISPATCHER, *REG_MANAGER, *ANALYTICS_VIEWER],
+        "permissions": [
+            *STAFF_BASE,
+            VIEW_USERS,
+            *CASE_DISPATCHER,
+            *REG_MANAGER,
+            *ANALYTICS_VIEWER,
+            *PARTY_MANAGER,
+        ],
     },
     "street_dispatcher": {
         "name": _("街道指挥中心调度员"),
@@ -109,6 +148,7 @@ SYSTEM_ROLES: dict[str, dict[str, Any]] = {
             *CASE_DISPATCHER,
             *REG_MANAGER,
             *ANALYTICS_VIEWER,
+            *PARTY_MANAGER,
         ],
     },
     "district_commander": {
@@ -124,6 +164,7 @@ SYSTEM_ROLES: dict[str, dict[str, Any]] = {
             VIEW_SENSITIVE,
             EXPORT_PERSON,
             *ANALYTICS_MANAGER,
+            *PARTY_VIEW,
         ],
     },
     "department_staff": {
@@ -151,6 +192,7 @@ SYSTEM_ROLES: dict[str, dict[str, Any]] = {
             ERASE_PERSON,
             *ANALYTICS_MANAGER,
             MANAGE_WEBHOOKS,
+            *PARTY_MANAGER,
         ],
     },
     "auditor": {
@@ -162,6 +204,7 @@ SYSTEM_ROLES: dict[str, dict[str, Any]] = {
             VIEW_CASE,
             *REG_VIEW,
             *ANALYTICS_VIEWER,
+            *PARTY_VIEW,
         ],
     },
 }

@@ -67,6 +67,7 @@ def _register_routers() -> None:
     from wangge.analytics.api import router as indicators_router
     from wangge.cases.api import router as cases_router
     from wangge.geo.api import router as geo_router
+    from wangge.party.api import router as party_router
     from wangge.registers.api import router as registers_router
 
     from .webhooks_api import router as webhooks_router
@@ -77,6 +78,7 @@ def _register_routers() -> None:
     api.add_router("/registers/", registers_router)
     api.add_router("/indicators/", indicators_router)
     api.add_router("/webhooks/", webhooks_router)
+    api.add_router("/party/", party_router)
 
 
 _register_routers()

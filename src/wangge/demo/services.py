@@ -35,6 +35,7 @@ from .api import interfaces_load
 from .cases import cases_load, demo_cases_delete
 from .city import DEFAULT_SEED, DISTRICT, CityPlan, PlannedRegion, plan_city
 from .departments import DISTRICT_DEPARTMENTS, STREET_DEPARTMENTS, departments_load
+from .party import demo_party_delete, party_load
 from .registers import demo_registers_delete, registers_load
 from .users import DEMO_EMAIL_DOMAIN, DEMO_PASSWORD, LOGIN_SPECS, DemoLogin, plan_users
 
@@ -121,6 +122,7 @@ def demo_load(
     departments = departments_load(plan)
     registers = registers_load(seed=seed, small=small)
     history = cases_load(plan=plan, seed=seed, small=small) if cases else None
+    party = party_load(district=district, seed=seed, small=small)
     # Open311 client, webhook; the two Open311 requests only with case history (issue 7).
     interfaces_load(plan=plan, seed=seed, district=district, requests=cases)
     analytics_load(with_cases=cases)
@@ -142,6 +144,7 @@ def demo_load(
             "case_states": history.states if history else {},
             "escalations": history.escalations if history else 0,
             "registers": registers,
+            "party": party.counts,
         },
     )
     return DemoResult(
@@ -169,8 +172,9 @@ def _delete_demo_regions(district: Region | None) -> None:
     if district is None:
         return
     demo_cases_delete(district)
-    demo_registers_delete(district)
+    demo_party_delete(district)  # members point at register people
     analytics_delete(district)
+    demo_registers_delete(district)
     _delete_demo_departments(district)
     subtree = Region.objects.filter(path__startswith=district.path)
     foreign = subtree.exclude(source_code=DEMO_SOURCE).order_by("path").first()

@@ -114,6 +114,35 @@ NAV: list[NavItem] = [
         only_if=lambda user: _may_view_assessments(user),
     ),
     NavItem(
+        _("我要点单"),
+        "party:order_new",
+        None,
+        "♥",
+        _("需要帮忙？点单后社区党支部派党员或志愿者上门服务。"),
+        only_if=lambda user: not has_perm_anywhere(user, "party.dispatch_serviceorder"),
+    ),
+    NavItem(
+        _("我的服务"),
+        "party:me",
+        None,
+        "☆",
+        _("我的点单、接单、时间银行和积分。"),
+    ),
+    NavItem(
+        _("支部工作台"),
+        "party:dashboard",
+        "party.view_partymember",
+        "✪",
+        _("党员、双报到、组织生活、积分排行和组织覆盖情况。"),
+    ),
+    NavItem(
+        _("服务订单"),
+        "party:orders",
+        "party.view_serviceorder",
+        "⚐",
+        _("群众点单、支部派单（含智能匹配和一键批量派单）、跟踪接单和评单。"),
+    ),
+    NavItem(
         _("用户与授权"),
         "web:users",
         "accounts.view_user",
@@ -165,7 +194,7 @@ def navigation_for(user: Any, current_path: str) -> list[dict[str, Any]]:
             continue
         url = reverse(item.url_name)
         active = current_path == url or (
-            url not in ("/", "/cases/") and current_path.startswith(url)
+            url not in ("/", "/cases/", "/party/") and current_path.startswith(url)
         )
         items.append(
             {

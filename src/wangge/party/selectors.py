@@ -1,0 +1,353 @@
+"""Reads of the party app, always scoped to the user's area (``access_*`` answer 404 for
+objects that are missing or out of area)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.db.models import Count, Q, QuerySet, Sum
+from django.utils import timezone
+
+from wangge.accounts.permissions import path_filter, scope_paths
+from wangge.core.exceptions import NotFound
+from wangge.geo.choices import Level
+from wangge.geo.models import Region
+
+from .choices import (
+    BRANCH_KINDS,
+    DUAL_REPORT_SERVING,
+    OPEN_ORDER_STATES,
+    DualReportState,
+    OrgKind,
+    OrgStatus,
+)
+from .models import (
+    Activity,
+    CentralHousehold,
+    DualReport,
+    PartyMember,
+    PartyOrg,
+    PointEntry,
+    ServiceOrder,
+    TimeAccount,
+    TimeEntry,
+    Volunteer,
+)
+from .perms import APPROVE_DUAL, VIEW_MEMBER
+
+
+def _paths_q(user: Any, perm: str, field: str = "region_path") -> Q | None:
+    """``None``: unrestricted; else the Q for rows under the user's area for ``perm``."""
+    paths = scope_paths(user, perm)
+    if paths is None:
+        return None
+    return path_filter(field, paths)
+
+
+# --- organisations -------------------------------------------------------------------------------
+def party_org_list_for_user(user: Any) -> QuerySet[PartyOrg]:
+    return PartyOrg.objects.restrict(user, "view").select_related(
+        "region", "parent", "secretary__person"
+    )
+
+
+def access_party_org(user: Any, pk: Any) -> PartyOrg:
+    org = party_org_list_for_user(user).filter(pk=pk).first() if str(pk).isdigit() else None
+    if org is None:
+        raise NotFound("party_org")
+    return org
+
+
+def branches_for_user(user: Any) -> QuerySet[PartyOrg]:
+    return party_org_list_for_user(user).filter(kind__in=BRANCH_KINDS, status=OrgStatus.ACTIVE)
+
+
+@dataclass
+class Coverage:
+    grids: int
+    grids_without_branch: list[Region]
+    branches: int
+    branches_without_secretary: list[PartyOrg]
+
+
+def coverage_report(user: Any, *, limit: int = 200) -> Coverage:
+    """一网格一支部 coverage in the user's area: grids with no active 网格党支部, and active
+    branches with no secretary."""
+    grids = Region.objects.restrict(user, "view").filter(level=Level.GRID, is_active=True)
+    covered = PartyOrg.objects.filter(kind=OrgKind.GRID_BRANCH, status=OrgStatus.ACTIVE).values(
+        "region_id"
+    )
+    missing = grids.exclude(pk__in=covered).order_by("path")
+    branches = branches_for_user(user)
+    no_secretary = branches.filter(secretary__isnull=True).order_by("region_path", "code")
+    return Coverage(
+        grids=grids.count(),
+        grids_without_branch=list(missing[:limit]),
+        branches=branches.count(),
+        branches_without_secretary=list(no_secretary[:limit]),
+    )
+
+
+# --- members -------------------------------------------------------------------------------------
+def member_list_for_user(user: Any, *, branch: PartyOrg | None = None) -> QuerySet[PartyMember]:
+    """Members whose branch lies in the user's area, plus members 双报到'd to a community in
+    it. A branch secretary granted on a grid sees that grid's branch only."""
+    qs = PartyMember.objects.select_related("person", "branch", "user")
+    q = _paths_q(user, VIEW_MEMBER)
+    if q is not None:
+        dual = DualReport.objects.filter(
+            _paths_q(user, VIEW_MEMBER) or Q(), state__in=DUAL_REPORT_SERVING
+        ).values("member_id")
+        qs = qs.filter(q | Q(pk__in=dual))
+    if branch is not None:
+        qs = qs.filter(Q(branch=branch) | Q(attached_to=branch)).distinct()
+    return qs.order_by("branch__region_path", "pk")
+
+
+def access_member(user: Any, pk: Any) -> PartyMember:
+    m = member_list_for_user(user).filter(pk=pk).first() if str(pk).isdigit() else None
+    if m is None:
+        raise NotFound("member")
+    return m
+
+
+def my_member(user: Any) -> PartyMember | None:
+    if not getattr(user, "is_authenticated", False):
+        return None
+    return (
+        PartyMember.objects.filter(user=user, is_active=True)
+        .select_related("person", "branch")
+        .first()
+    )
+
+
+def my_volunteer(user: Any) -> Volunteer | None:
+    if not getattr(user, "is_authenticated", False):
+        return None
+    return Volunteer.objects.filter(user=user, is_active=True).select_related("person").first()
+
+
+def points_balance(member: PartyMember) -> int:
+    return int(PointEntry.objects.filter(member=member).aggregate(s=Sum("points"))["s"] or 0)
+
+
+def points_ranking(branch: PartyOrg, *, limit: int = 20) -> list[dict[str, Any]]:
+    """Members of a branch by total points (ties by name)."""
+    rows = (
+        PartyMember.objects.filter(branch=branch, is_active=True)
+        .annotate(total=Sum("points__points"))
+        .select_related("person")
+    )
+    ranked = sorted(rows, key=lambda m: (-(m.total or 0), m.person.name, m.pk))
+    return [
+        {"rank": k + 1, "member": m, "points": int(m.total or 0)}
+        for k, m in enumerate(ranked[:limit])
+    ]
+
+
+# --- dual reports ---------------------------------------------------------------------------------
+def dual_reports_for_user(user: Any, *, state: str | None = None) -> QuerySet[DualReport]:
+    qs = DualReport.objects.select_related("member__person", "member__branch", "community")
+    q = _paths_q(user, APPROVE_DUAL)
+    if q is not None:
+        qs = qs.filter(q)
+    if state:
+        qs = qs.filter(state=state)
+    return qs
+
+
+def access_dual_report(user: Any, pk: Any) -> DualReport:
+    """The community's approvers, or the member themself."""
+    report = (
+        DualReport.objects.select_related("member", "community").filter(pk=pk).first()
+        if str(pk).isdigit()
+        else None
+    )
+    if report is None:
+        raise NotFound("dual_report")
+    own = report.member.user_id is not None and report.member.user_id == getattr(user, "pk", None)
+    if not own and not dual_reports_for_user(user).filter(pk=report.pk).exists():
+        raise NotFound("dual_report")
+    return report
+
+
+# --- service orders -------------------------------------------------------------------------------
+def order_list_for_user(
+    user: Any, *, state: str | None = None, open_only: bool = False
+) -> QuerySet[ServiceOrder]:
+    qs = ServiceOrder.objects.restrict(user, "view").select_related(
+        "region", "branch", "member__person", "volunteer__person"
+    )
+    if state:
+        qs = qs.filter(state=state)
+    elif open_only:
+        qs = qs.filter(state__in=OPEN_ORDER_STATES)
+    return qs
+
+
+def access_order(user: Any, pk: Any) -> ServiceOrder:
+    """Staff of the area, the resident who ordered it, or the helper it is assigned to."""
+    order = (
+        ServiceOrder.objects.select_related(
+            "region", "branch", "member__person", "volunteer__person", "requester"
+        )
+        .filter(pk=pk)
+        .first()
+        if str(pk).isdigit()
+        else None
+    )
+    if order is None:
+        raise NotFound("order")
+    uid = getattr(user, "pk", None)
+    helper = order.helper
+    if uid is not None and (order.requester_id == uid or (helper and helper.user_id == uid)):
+        return order
+    if not ServiceOrder.objects.restrict(user, "view").filter(pk=order.pk).exists():
+        raise NotFound("order")
+    return order
+
+
+def orders_requested_by(user: Any) -> QuerySet[ServiceOrder]:
+    return ServiceOrder.objects.filter(requester=user).select_related(
+        "member__person", "volunteer__person"
+    )
+
+
+def orders_for_helper(user: Any) -> QuerySet[ServiceOrder]:
+    """Orders assigned to the user's member or volunteer record."""
+    return ServiceOrder.objects.filter(
+        Q(member__user=user) | Q(volunteer__user=user)
+    ).select_related("region")
+
+
+def order_counts_by_state(user: Any) -> dict[str, int]:
+    return dict(
+        order_list_for_user(user).values("state").annotate(n=Count("id")).values_list("state", "n")
+    )
+
+
+# --- activities -----------------------------------------------------------------------------------
+def activity_list_for_user(user: Any) -> QuerySet[Activity]:
+    return Activity.objects.restrict(user, "view").select_related("branch")
+
+
+def access_activity(user: Any, pk: Any) -> Activity:
+    """Staff of the area, or a member of the activity's branch (to sign in)."""
+    activity = (
+        Activity.objects.select_related("branch").filter(pk=pk).first()
+        if str(pk).isdigit()
+        else None
+    )
+    if activity is None:
+        raise NotFound("activity")
+    member = my_member(user)
+    if member is not None and (
+        member.branch_id == activity.branch_id
+        or activity.branch.attached_members.filter(pk=member.pk).exists()
+    ):
+        return activity
+    if not activity_list_for_user(user).filter(pk=activity.pk).exists():
+        raise NotFound("activity")
+    return activity
+
+
+# --- time bank ------------------------------------------------------------------------------------
+def time_account_of(person_id: int | None) -> TimeAccount | None:
+    if person_id is None:
+        return None
+    return TimeAccount.objects.filter(person_id=person_id).first()
+
+
+def time_statement(account: TimeAccount | None, *, limit: int = 50) -> list[dict[str, Any]]:
+    """The account's entries, newest first, with the running balance after each."""
+    if account is None:
+        return []
+    entries = list(
+        TimeEntry.objects.filter(account=account)
+        .select_related("transfer")
+        .order_by("-created_at", "-id")[:limit]
+    )
+    balance = account.balance
+    out = []
+    for e in entries:
+        out.append(
+            {
+                "at": e.created_at,
+                "minutes": e.minutes,
+                "balance": balance,
+                "reason": e.transfer.reason,
+                "kind": e.transfer.kind,
+            }
+        )
+        balance -= e.minutes
+    return out
+
+
+# --- map layer: party member households ------------------------------------------------------
+def party_households_geojson(user: Any, *, limit: int = 20000) -> dict[str, Any]:
+    """Party member households in the user's area as GeoJSON points (WGS-84) for the registers'
+    民情地图: one feature per household with a position, counting its members and marking
+    党员中心户. No names or identifiers."""
+    members = (
+        member_list_for_user(user)
+        .filter(is_active=True, lon__isnull=False, lat__isnull=False)
+        .values("person__household_id", "pk", "lon", "lat", "branch__name", "region_path")
+    )
+    central = set(
+        CentralHousehold.objects.filter(_paths_q(user, VIEW_MEMBER) or Q()).values_list(
+            "household_id", flat=True
+        )
+    )
+    groups: dict[Any, dict[str, Any]] = {}
+    for row in members[:limit]:
+        key = row["person__household_id"] or f"m{row['pk']}"
+        g = groups.setdefault(
+            key,
+            {
+                "lon": row["lon"],
+                "lat": row["lat"],
+                "members": 0,
+                "branch": row["branch__name"],
+                "central": row["person__household_id"] in central,
+            },
+        )
+        g["members"] += 1
+    features = [
+        {
+            "type": "Feature",
+            "geometry": {"type": "Point", "coordinates": [round(g["lon"], 6), round(g["lat"], 6)]},
+            "properties": {
+                "kind": "central_household" if g["central"] else "member_household",
+                "members": g["members"],
+                "branch": g["branch"],
+            },
+        }
+        for g in groups.values()
+    ]
+    return {"type": "FeatureCollection", "features": features}
+
+
+def branch_dashboard(branch: PartyOrg) -> dict[str, Any]:
+    """Figures of one branch for its dashboard."""
+    members = PartyMember.objects.filter(branch=branch, is_active=True)
+    now = timezone.now()
+    return {
+        "members": members.count(),
+        "in_service": members.filter(in_service=True).count(),
+        "dual_pending": DualReport.objects.filter(
+            region_path__in=_prefixes(branch.region_path), state=DualReportState.REQUESTED
+        ).count(),
+        "dual_serving": DualReport.objects.filter(
+            region_path__in=_prefixes(branch.region_path), state__in=DUAL_REPORT_SERVING
+        ).count(),
+        "open_orders": branch.orders.filter(state__in=OPEN_ORDER_STATES).count(),
+        "overdue_orders": branch.orders.filter(state__in=OPEN_ORDER_STATES, due_at__lt=now).count(),
+        "activities": branch.activities.count(),
+        "upcoming": branch.activities.filter(starts_at__gte=now).order_by("starts_at")[:5],
+    }
+
+
+def _prefixes(path: str) -> list[str]:
+    parts = [p for p in path.strip("/").split("/") if p]
+    return ["/" + "/".join(parts[:k]) + "/" for k in range(1, len(parts) + 1)]
