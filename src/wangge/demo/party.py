@@ -3,10 +3,11 @@ grid (each with a secretary), ≥ 3,000 members with specialties and weekly time
 records, half a year of 主题党日 with attendance and points, and a service-order history with its
 time-bank transfers — written with ``bulk_create`` (deterministic for a seed).
 
-The registers demo is not in this branch yet, so the members' people are created here as
-``registers.Person`` rows marked ``registered_address = DEMO_MARK``; switching to the registers
-demo's people means replacing ``_people`` with a query for them. The demo login ``party`` is the
-member with the busiest history in the first grid; ``secretary`` dispatches in 新星社区.
+Members are adults of the registers demo in their grid; where a grid has too few (the
+``--small`` registers), stand-in ``registers.Person`` rows marked ``registered_address =
+DEMO_MARK`` make up the shortfall (and are deleted with the party demo). The demo login
+``party`` is the member with the busiest history in the first grid; ``secretary`` dispatches
+in 新星社区.
 """
 
 from __future__ import annotations
@@ -145,11 +146,30 @@ def party_load(
         MEMBERS_PER_GRID_SMALL if small else max(1, math.ceil(MEMBERS_FULL / max(1, len(grids))))
     )
 
-    # People and members.
+    # People and members: adults (18–75) of the registers demo in each grid; a grid with fewer
+    # (the --small registers) gets marked stand-ins for the shortfall.
+    today = timezone.localdate(now)
+    adults = (
+        Person.objects.filter(
+            grid__in=grids,
+            erased_at__isnull=True,
+            birth_date__lte=today.replace(year=today.year - 18),
+            birth_date__gte=today.replace(year=today.year - 75),
+        )
+        .order_by("grid_id", "id")
+        .only("id", "grid_id", "name")
+    )
+    by_grid: dict[int, list[Person]] = {}
+    for person in adults:
+        found = by_grid.setdefault(person.grid_id, [])
+        if len(found) < per_grid:
+            found.append(person)
     people: list[Person] = []
+    standins: list[Person] = []
     for grid in grids:
-        for _k in range(per_grid):
-            people.append(
+        chosen = by_grid.get(grid.pk, [])
+        for _k in range(per_grid - len(chosen)):
+            chosen.append(
                 Person(
                     grid=grid,
                     region_path=grid.path,
@@ -158,13 +178,11 @@ def party_load(
                     registered_address=DEMO_MARK,
                 )
             )
-    _bulk(Person, people)
+            standins.append(chosen[-1])
+        people.extend(chosen)
+    _bulk(Person, standins)
     if any(p.pk is None for p in people):  # pragma: no cover - backends without RETURNING
-        people = list(
-            Person.objects.filter(
-                registered_address=DEMO_MARK, region_path__startswith=district.path
-            )
-        )
+        raise RuntimeError("bulk_create did not return primary keys")
     members: list[PartyMember] = []
     for k, person in enumerate(people):
         grid = grids[k // per_grid]
