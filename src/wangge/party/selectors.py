@@ -8,8 +8,9 @@ from typing import Any
 
 from django.db.models import Count, Q, QuerySet, Sum
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
-from wangge.accounts.permissions import path_filter, scope_paths
+from wangge.accounts.permissions import has_perm_anywhere, path_filter, scope_paths
 from wangge.core.exceptions import NotFound
 from wangge.geo.choices import Level
 from wangge.geo.models import Region
@@ -285,14 +286,17 @@ def time_statement(account: TimeAccount | None, *, limit: int = 50) -> list[dict
 
 
 # --- map layer: party member households ------------------------------------------------------
-def party_households_geojson(user: Any, *, limit: int = 20000) -> dict[str, Any]:
-    """Party member households in the user's area as GeoJSON points (WGS-84) for the registers'
-    民情地图: one feature per household with a position, counting its members and marking
-    党员中心户. No names or identifiers."""
-    members = (
-        member_list_for_user(user)
-        .filter(is_active=True, lon__isnull=False, lat__isnull=False)
-        .values("person__household_id", "pk", "lon", "lat", "branch__name", "region_path")
+def party_households_geojson(
+    user: Any, *, limit: int = 20000, within: str | None = None
+) -> dict[str, Any]:
+    """Party member households in the user's area (and under the region path ``within``) as
+    GeoJSON points (WGS-84) for the registers' 民情地图: one feature per household with a
+    position, counting its members and marking 党员中心户. No names or identifiers."""
+    found = member_list_for_user(user).filter(is_active=True, lon__isnull=False, lat__isnull=False)
+    if within:
+        found = found.filter(region_path__startswith=within)
+    members = found.values(
+        "person__household_id", "pk", "lon", "lat", "branch__name", "region_path"
     )
     central = set(
         CentralHousehold.objects.filter(_paths_q(user, VIEW_MEMBER) or Q()).values_list(
@@ -321,6 +325,12 @@ def party_households_geojson(user: Any, *, limit: int = 20000) -> dict[str, Any]
                 "kind": "central_household" if g["central"] else "member_household",
                 "members": g["members"],
                 "branch": g["branch"],
+                "label": _("%(b)s：党员%(n)d名%(c)s")
+                % {
+                    "b": g["branch"],
+                    "n": g["members"],
+                    "c": _("（党员中心户）") if g["central"] else "",
+                },
             },
         }
         for g in groups.values()
@@ -351,3 +361,12 @@ def branch_dashboard(branch: PartyOrg) -> dict[str, Any]:
 def _prefixes(path: str) -> list[str]:
     parts = [p for p in path.strip("/").split("/") if p]
     return ["/" + "/".join(parts[:k]) + "/" for k in range(1, len(parts) + 1)]
+
+
+def party_households_map_layer(user: Any, grid_path: str | None) -> dict[str, Any] | None:
+    """The 民情地图 layer "党员户" for roles that may see party members (registered with the
+    registers map in PartyConfig.ready)."""
+    if not has_perm_anywhere(user, VIEW_MEMBER):
+        return None
+    data = party_households_geojson(user, within=grid_path)
+    return {"id": "party_households", "name": _("党员户"), "features": data["features"]}

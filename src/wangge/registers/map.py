@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.db.models import Sum
@@ -17,6 +18,17 @@ from .models import Component, House, Person, SensitiveGroupCount
 from .selectors import subtree_q
 
 MAX_POINTS = 5000
+
+# Layers from apps above registers (the party app's 党员户): ``provider(user, grid_path)`` returns
+# a layer dict (id, name, features) or None when the user may not see it. Registered in their
+# AppConfig.ready, since registers cannot import them.
+LayerProvider = Callable[[Any, str | None], dict[str, Any] | None]
+_providers: list[LayerProvider] = []
+
+
+def register_map_layer(provider: LayerProvider) -> None:
+    if provider not in _providers:
+        _providers.append(provider)
 
 
 def _point(lon: float | None, lat: float | None, props: dict[str, Any]) -> dict[str, Any] | None:
@@ -34,6 +46,7 @@ def map_layers_for_user(user: Any, grid_code: str | None = None) -> dict[str, An
     if paths == []:
         return {"layers": []}
     area: Any = path_filter("region_path", paths) if paths is not None else None
+    grid_path: str | None = None
     if grid_code:
         region = Region.objects.filter(code=grid_code).first()
         if region is None or (
@@ -41,6 +54,7 @@ def map_layers_for_user(user: Any, grid_code: str | None = None) -> dict[str, An
         ):
             raise NotFound(_("区域不存在或不在您的管辖范围内"))
         area = subtree_q(region.path)
+        grid_path = region.path
 
     def scoped(qs: Any) -> Any:
         return qs.filter(area) if area is not None else qs
@@ -147,4 +161,8 @@ def map_layers_for_user(user: Any, grid_code: str | None = None) -> dict[str, An
             ],
         }
     )
+    for provider in _providers:
+        layer = provider(user, grid_path)
+        if layer is not None:
+            layers.append(layer)
     return {"layers": layers, "groups": [str(label) for _v, label in SensitiveGroup.choices]}
