@@ -52,3 +52,18 @@ def test_openapi_document_and_docs_page(client: Client, db) -> None:
     assert page.status_code == 200
     html = page.content.decode()
     assert "/static/ninja/swagger-ui-bundle.js" in html and "cdn" not in html.lower()
+
+
+@pytest.mark.parametrize("ids", [[10**30], [0], list(range(1, 1200))])
+def test_notification_ids_out_of_range_are_422_not_500(client: Client, world, ids) -> None:
+    """Found by the fuzzer: an id above 2^63 overflowed SQLite (500)."""
+    import json
+
+    response = client.post(
+        "/api/v1/cases/notifications/read",
+        json.dumps({"ids": ids}),
+        content_type="application/json",
+        **bearer(world.dispatcher),
+    )
+    assert response.status_code == 422
+    assert response.json()["error"]["code"] == "validation_error"
