@@ -294,6 +294,10 @@ OPEN311_JURISDICTION_ID = env("OPEN311_JURISDICTION_ID", "wangge") or "wangge"
 OPEN311_CONTACT = env("OPEN311_CONTACT", "") or ""
 OPEN311_KEY_SERVICE = env("OPEN311_KEY_SERVICE", "") or ""
 OPEN311_RATE_PER_MINUTE = env_int("OPEN311_RATE_PER_MINUTE", 60)
+# Webhooks: attempts per delivery, first retry delay (doubling), receiver timeout.
+WEBHOOK_MAX_ATTEMPTS = env_int("WEBHOOK_MAX_ATTEMPTS", 6)
+WEBHOOK_BACKOFF_SECONDS = env_int("WEBHOOK_BACKOFF_SECONDS", 30)
+WEBHOOK_TIMEOUT_SECONDS = env_int("WEBHOOK_TIMEOUT_SECONDS", 5)
 API_TOKEN_PREFIX = "wg_"  # noqa: S105 (a visible prefix, not a secret)
 
 LOGGING = {

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
 from ninja import NinjaAPI
@@ -57,8 +58,24 @@ def _auth_error(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
 
 @api.exception_handler(HttpError)
 def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+    if exc.status_code == 400 and str(exc.message).startswith("Cannot parse request body"):
+        # ninja's own words for a body that is not JSON (malformed, XML, a form …).
+        message = _("请求体无法解析：请发送JSON格式（Content-Type: application/json）。")
+        return api.create_response(request, error_body("malformed_body", message), status=400)
     return api.create_response(
         request, error_body("http_error", str(exc.message)), status=exc.status_code
+    )
+
+
+@api.exception_handler(RequestDataTooBig)
+def _too_big(request: HttpRequest, exc: Exception) -> HttpResponse:
+    return api.create_response(request, error_body("too_large", _("请求内容过大。")), status=413)
+
+
+@api.exception_handler(SuspiciousOperation)
+def _suspicious(request: HttpRequest, exc: Exception) -> HttpResponse:
+    return api.create_response(
+        request, error_body("bad_request", _("请求格式不正确。")), status=400
     )
 
 

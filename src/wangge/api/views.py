@@ -98,7 +98,8 @@ def webhook_detail(request: HttpRequest, pk: int) -> HttpResponse:
     state = request.GET.get("state") or None
     if state not in DeliveryState.values:
         state = None
-    page = Paginator(delivery_list_for_user(request.user, subscription=sub.pk, state=state), 25)
+    deliveries_qs = delivery_list_for_user(request.user, subscription=sub.pk, state=state)
+    page = Paginator(deliveries_qs.prefetch_related("log"), 25)
     deliveries = page.get_page(request.GET.get("page"))
     return render(
         request,

@@ -52,3 +52,64 @@ def test_openapi_document_and_docs_page(client: Client, db) -> None:
     assert page.status_code == 200
     html = page.content.decode()
     assert "/static/ninja/swagger-ui-bundle.js" in html and "cdn" not in html.lower()
+
+
+@pytest.mark.parametrize("ids", [[10**30], [0], list(range(1, 1200))])
+def test_notification_ids_out_of_range_are_422_not_500(client: Client, world, ids) -> None:
+    """Found by the fuzzer: an id above 2^63 overflowed SQLite (500)."""
+    import json
+
+    response = client.post(
+        "/api/v1/cases/notifications/read",
+        json.dumps({"ids": ids}),
+        content_type="application/json",
+        **bearer(world.dispatcher),
+    )
+    assert response.status_code == 422
+    assert response.json()["error"]["code"] == "validation_error"
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type", "status", "code"),
+    [
+        (b'{"title": "x"', "application/json", 400, "malformed_body"),
+        (b"<case><title>x</title></case>", "application/xml", 400, "malformed_body"),
+        (b"title=x", "application/x-www-form-urlencoded", 400, "malformed_body"),
+        (b"[1, 2]", "application/json", 422, "validation_error"),
+        (b'{"title": "x", "lon": 999, "lat": 31.3}', "application/json", 422, "validation_error"),
+        (b'{"title": "x", "lon": NaN, "lat": 31.3}', "application/json", 422, "validation_error"),
+        (
+            b'{"title": "<script>alert(1)</script>", "lon": 120.6, "lat": 31.3}',
+            "application/json",
+            422,
+            "validation_error",
+        ),
+        (
+            b'{"title": "x", "lon": 120.61, "lat": 31.31, "matter_type": "99999"}',
+            "application/json",
+            422,
+            "validation_error",
+        ),
+    ],
+)
+def test_bad_bodies_get_clear_errors_and_write_nothing(
+    client: Client, world, settings, body, content_type, status, code
+) -> None:
+    from wangge.cases.models import Case
+
+    settings.CASES_PUBLIC_RATE_PER_MINUTE = 1000
+    response = client.post("/api/v1/cases/", body, content_type=content_type)
+    assert response.status_code == status, response.content
+    assert response.json()["error"]["code"] == code
+    assert response.json()["error"]["message"]
+    assert not Case.objects.exists()
+
+
+def test_a_huge_body_is_413_in_the_error_shape(client: Client, world, settings) -> None:
+    import json
+
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 10_000
+    body = json.dumps({"title": "x", "description": "长" * 20_000, "lon": 120.61, "lat": 31.31})
+    response = client.post("/api/v1/cases/", body, content_type="application/json")
+    assert response.status_code == 413
+    assert response.json()["error"]["code"] == "too_large"
