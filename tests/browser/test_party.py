@@ -30,9 +30,11 @@ def world(transactional_db: Any) -> Any:
     from wangge.accounts.tests.factories import make_user
     from wangge.geo import locator
     from wangge.geo.tests.factories import make_tree
+    from wangge.party.services.points import point_rules_ensure_defaults
     from wangge.party.tests.factories import make_member, make_party_tree
 
     locator.reset()
+    point_rules_ensure_defaults()  # an earlier transactional test may have flushed them
     tree = make_tree()
     pw = make_party_tree(tree)
     grid = tree.grids[0]

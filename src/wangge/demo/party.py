@@ -277,6 +277,9 @@ def party_load(
     result.dual_reports = len(reports)
 
     # Activities: a 主题党日 every month per branch, attended by most members.
+    from ..party.services.points import point_rules_ensure_defaults
+
+    point_rules_ensure_defaults()
     rules = dict(PointRule.objects.values_list("event", "pk"))
     points_of = dict(PointRule.objects.values_list("event", "points"))
     by_branch: dict[int, list[PartyMember]] = {}

@@ -267,6 +267,9 @@ def service_match_batch(
     by_key: dict[str, PartyMember | Volunteer] = {f"member:{m.pk}": m for m in members}
     by_key.update({f"volunteer:{v.pk}": v for v in volunteers})
     summary.helpers = len(helpers)
+    # scipy.optimize takes seconds to import the first time in a process: not solve time.
+    import scipy.optimize  # noqa: F401
+
     t0 = time.perf_counter()
     f = engine.features([order_data(o) for o in orders], helpers, weights)
     free = engine.free_capacity(helpers)

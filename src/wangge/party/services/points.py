@@ -18,6 +18,25 @@ from ..perms import ADJUST_POINTS
 from .common import require_at, text
 
 MAX_ADJUST = 1000
+# The rules migration 0002 installs (kept here too: a flushed test database or a fresh demo
+# needs them without re-running migrations).
+DEFAULT_RULES = [
+    ("ATTEND", PointEvent.ATTEND_ACTIVITY, "参加组织生活", 5),
+    ("ORDER-DONE", PointEvent.COMPLETE_ORDER, "完成服务订单", 10),
+    ("ORDER-5STAR", PointEvent.RATED_FIVE, "服务获五星好评", 5),
+    ("DUAL-REPORT", PointEvent.DUAL_REPORT, "到社区报到", 10),
+]
+
+
+def point_rules_ensure_defaults() -> int:
+    """Create the default rules that are missing (existing rules are left as edited)."""
+    created = 0
+    for code, event, name, points in DEFAULT_RULES:
+        _rule, made = PointRule.objects.get_or_create(
+            event=event, defaults={"code": code, "name": name, "points": points}
+        )
+        created += int(made)
+    return created
 
 
 @transaction.atomic

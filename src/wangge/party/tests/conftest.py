@@ -25,3 +25,14 @@ def pw(tree):
     from .factories import make_party_tree
 
     return make_party_tree(tree)
+
+
+@pytest.fixture(autouse=True)
+def _point_rules(request):
+    """The rules migration's rows, restored when a transactional test flushed them."""
+    if request.node.get_closest_marker("django_db") is None:
+        return
+    request.getfixturevalue("db")
+    from wangge.party.services.points import point_rules_ensure_defaults
+
+    point_rules_ensure_defaults()
