@@ -12,8 +12,8 @@ that raises aborts the service call: keep handlers small and exact.
 Events emitted today (payload keywords):
 
 * ``case.created`` — ``case``, ``actor``: a case was filed (any channel, on-the-spot included).
-* ``case.transitioned`` — ``case`` (after), ``before`` (dict: state, step, escalation_level,
-  matter_type_id, grid_id, department_id, version), ``action``, ``actor``.
+* ``case.transitioned`` — ``case`` (after), ``previous`` (a shallow copy of the ``Case`` as it
+  was before the transition), ``action``, ``actor``.
 * ``case.escalated`` — ``case``, ``from_level``, ``to_level``: an overdue case climbed a rung.
 * ``case.subtask`` — ``subtask``, ``action``, ``actor``: a 吹哨 sub-task changed state.
 """
