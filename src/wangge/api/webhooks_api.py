@@ -103,17 +103,17 @@ class DeliveryPage(Page):
     results: list[DeliveryOut]
 
 
-class PageQuery(Schema):
+class WebhookPageQuery(Schema):
     page: int = Field(1, ge=1, le=100_000)
     page_size: int = Field(20, ge=1, le=MAX_PAGE_SIZE)
 
 
-class DeliveryQuery(PageQuery):
+class DeliveryQuery(WebhookPageQuery):
     subscription: int | None = Field(None, ge=1, le=2**62)
     state: DeliveryState | None = None
 
 
-def _page(qs: Any, query: PageQuery) -> dict[str, Any]:
+def _page(qs: Any, query: WebhookPageQuery) -> dict[str, Any]:
     start = (query.page - 1) * query.page_size
     return {
         "count": qs.count(),
@@ -124,7 +124,7 @@ def _page(qs: Any, query: PageQuery) -> dict[str, Any]:
 
 
 @router.get("/subscriptions", response=SubscriptionPage)
-def list_subscriptions(request: HttpRequest, query: Query[PageQuery]) -> Any:
+def list_subscriptions(request: HttpRequest, query: Query[WebhookPageQuery]) -> Any:
     return _page(subscription_list_for_user(request.user), query)
 
 

@@ -18,12 +18,12 @@ from .schemas import (
     CandidatesOut,
     CoverageOut,
     MemberOut,
-    MeOut,
     OrderIn,
     OrderOut,
     OrderPage,
+    OrderTransitionIn,
     OrgOut,
-    TransitionIn,
+    PartyMeOut,
 )
 from .services import order_candidates, order_transition, service_order_create
 
@@ -143,7 +143,7 @@ def order_matches(request: HttpRequest, order_id: int) -> Any:
 
 
 @router.post("/orders/{order_id}/transitions", response=OrderOut)
-def transition_order(request: HttpRequest, order_id: int, payload: TransitionIn) -> Any:
+def transition_order(request: HttpRequest, order_id: int, payload: OrderTransitionIn) -> Any:
     order = sel.access_order(request.user, order_id)
     data = payload.dict(exclude={"action", "expected_version"}, exclude_none=True)
     return order_transition(
@@ -155,7 +155,7 @@ def transition_order(request: HttpRequest, order_id: int, payload: TransitionIn)
     )
 
 
-@router.get("/me", response=MeOut)
+@router.get("/me", response=PartyMeOut)
 def my_summary(request: HttpRequest) -> Any:
     """The caller's own figures: points, time-bank minutes, open tasks and orders."""
     member = sel.my_member(request.user)

@@ -109,7 +109,7 @@ class OrderPage(Schema):
     results: list[OrderOut]
 
 
-class TransitionIn(Schema):
+class OrderTransitionIn(Schema):
     action: str
     expected_version: int
     helper: str | None = None
@@ -144,7 +144,7 @@ class CandidatesOut(Schema):
     excluded: list[CandidateOut]
 
 
-class MeOut(Schema):
+class PartyMeOut(Schema):
     member_id: int | None
     volunteer_id: int | None
     branch: str | None
