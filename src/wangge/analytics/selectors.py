@@ -8,7 +8,7 @@ outside the user's grants)."""
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.db.models import Count, Q, QuerySet, Sum
@@ -93,12 +93,31 @@ _SUMS = {m: Sum(m) for m in MEASURES}
 
 
 def _bucket_filter(period: Period, grain: str | None = None) -> Q:
-    """Month rows for whole months, day rows otherwise."""
-    if grain is None:
-        grain = Grain.MONTH if is_whole_months(period) else Grain.DAY
+    """The rows that sum to ``period``: month rows for the whole months inside it and day rows
+    for the partial months at its edges (only the total has day rows; ``grain=Grain.MONTH``
+    asks for the months the period overlaps, as the breakdowns do)."""
     if grain == Grain.MONTH:
         return Q(grain=Grain.MONTH, bucket__in=month_starts(period.start, period.end))
-    return Q(grain=Grain.DAY, bucket__gte=period.start, bucket__lt=period.end)
+    if grain == Grain.DAY:
+        return Q(grain=Grain.DAY, bucket__gte=period.start, bucket__lt=period.end)
+    whole = [
+        m
+        for m in month_starts(period.start, period.end)
+        if m >= period.start and _next_month(m) <= period.end
+    ]
+    if not whole:
+        return Q(grain=Grain.DAY, bucket__gte=period.start, bucket__lt=period.end)
+    q = Q(grain=Grain.MONTH, bucket__in=whole)
+    if period.start < whole[0]:
+        q |= Q(grain=Grain.DAY, bucket__gte=period.start, bucket__lt=whole[0])
+    tail = _next_month(whole[-1])
+    if tail < period.end:
+        q |= Q(grain=Grain.DAY, bucket__gte=tail, bucket__lt=period.end)
+    return q
+
+
+def _next_month(d: Any) -> Any:
+    return (d.replace(day=28) + timedelta(days=4)).replace(day=1)
 
 
 def _clean(row: dict[str, Any]) -> dict[str, int]:
@@ -106,6 +125,7 @@ def _clean(row: dict[str, Any]) -> dict[str, int]:
 
 
 def sums_by_region(region_ids: Iterable[int], period: Period) -> dict[int, dict[str, int]]:
+    """Total sums per region, from one aggregate query (summed in SQL)."""
     ids = list(region_ids)
     out = {pk: empty_sums() for pk in ids}
     rows = (
@@ -119,15 +139,27 @@ def sums_by_region(region_ids: Iterable[int], period: Period) -> dict[int, dict[
     return out
 
 
-def breakdown(region: Region, period: Period, dim: str) -> dict[str, dict[str, int]]:
-    """Sums per value of ``dim`` (month rows: the months the period overlaps)."""
+def breakdowns(region: Region, period: Period, dims: Iterable[str]) -> dict[str, dict[str, Any]]:
+    """Sums per value of each of ``dims`` (month rows: the months the period overlaps), from one
+    aggregate query."""
+    wanted = list(dims)
+    out: dict[str, dict[str, Any]] = {d: {} for d in wanted}
     rows = (
-        CaseRollup.objects.filter(_bucket_filter(period, Grain.MONTH), region_id=region.pk, dim=dim)
-        .values("value")
+        CaseRollup.objects.filter(
+            _bucket_filter(period, Grain.MONTH), region_id=region.pk, dim__in=wanted
+        )
+        .values("dim", "value")
         .annotate(**_SUMS)
         .order_by()
     )
-    return {row["value"]: _clean(row) for row in rows}
+    for row in rows:
+        out[row["dim"]][row["value"]] = _clean(row)
+    return out
+
+
+def breakdown(region: Region, period: Period, dim: str) -> dict[str, dict[str, int]]:
+    """Sums per value of ``dim`` (month rows: the months the period overlaps)."""
+    return breakdowns(region, period, [dim])[dim]
 
 
 def trend(region: Region, period: Period) -> list[tuple[Any, dict[str, int]]]:
@@ -286,7 +318,8 @@ def dashboard_data(
                 "url": _dashboard_url(k.code, period.label),
             }
         )
-    depts = breakdown(region, period, Dim.DEPT)
+    parts = breakdowns(region, period, (Dim.DEPT, Dim.STATE, Dim.TYPE, Dim.SOURCE))
+    depts = parts[Dim.DEPT]
     dept_overdue = overdue_by(region.path, now=now, period=period, field="department_id")
     dept_names = _labels(Dim.DEPT, depts)
     league: list[dict[str, Any]] = []
@@ -342,9 +375,9 @@ def dashboard_data(
         "indicators": head["indicators"],
         "totals": head["sums"],
         "overdue_total": head["overdue"],
-        "by_state": _counted(Dim.STATE, breakdown(region, period, Dim.STATE)),
-        "by_type": _counted(Dim.TYPE, breakdown(region, period, Dim.TYPE), TOP_TYPES),
-        "by_source": _counted(Dim.SOURCE, breakdown(region, period, Dim.SOURCE)),
+        "by_state": _counted(Dim.STATE, parts[Dim.STATE]),
+        "by_type": _counted(Dim.TYPE, parts[Dim.TYPE], TOP_TYPES),
+        "by_source": _counted(Dim.SOURCE, parts[Dim.SOURCE]),
         "sub_areas": sub_areas,
         "trend": {
             "days": [str(d) for d, _s in days],
