@@ -27,7 +27,7 @@ from .choices import Dim, Grain
 from .facts import MEASURES, midnight, month_starts
 from .indicators import INDICATORS, compute, empty_sums, fmt
 from .models import AssessmentResult, AssessmentRun, AssessmentScheme, CaseRollup, Report
-from .periods import Period, is_whole_months
+from .periods import Period
 
 VIEW_DASHBOARD = "analytics.view_dashboard"
 VIEW_ASSESSMENT = "analytics.view_assessment"
