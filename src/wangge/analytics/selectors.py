@@ -356,12 +356,12 @@ def dashboard_data(
         .select_related("grid")
         .order_by("due_at", "id")[:OVERDUE_LIST]
     ]
-    latest = (
-        Case.objects.filter(region_path__startswith=region.path)
-        .order_by("-id")
-        .values_list("id", flat=True)
-        .first()
+    in_area = (
+        Q(grid_id=region.pk)
+        if region.level == Level.GRID
+        else Q(region_path__startswith=region.path)
     )
+    latest = Case.objects.filter(in_area).order_by("-id").values_list("id", flat=True).first()
     return {
         "area": {
             "code": region.code,
@@ -409,12 +409,34 @@ def _dashboard_url(code: str, period: str) -> str:
     return f"{reverse('analytics:dashboard')}?area={code}&period={period}"
 
 
+_SHAPES: dict[tuple[int, int, Any], Any] = {}
+SHAPES_KEPT = 20_000
+
+
+def boundaries(regions: list[Region]) -> dict[int, Any]:
+    """The boundary GeoJSON of ``regions`` (loaded with ``defer("boundary")``), kept in the
+    process by (id, version, updated_at): the map's polygons are a constant, not re-read per
+    request. An edited region has a new ``updated_at`` and is read again."""
+    key = {r.pk: (r.pk, r.version, r.updated_at) for r in regions}
+    out = {pk: _SHAPES[k] for pk, k in key.items() if k in _SHAPES}
+    missing = [pk for pk in key if pk not in out]
+    if missing:
+        if len(_SHAPES) + len(missing) > SHAPES_KEPT:
+            _SHAPES.clear()
+        for pk, version, updated, shape in Region.objects.filter(pk__in=missing).values_list(
+            "pk", "version", "updated_at", "boundary"
+        ):
+            _SHAPES[(pk, version, updated)] = out[pk] = shape
+    return out
+
+
 def map_data(region: Region, period: Period, *, now: datetime | None = None) -> dict[str, Any]:
     """GeoJSON for the command-centre map: the grids under ``region`` (choropleth: open load and
     overdue now, reported in the period) and the sub-areas to drill into; heat points are the
     grid centres weighted by the period's reports."""
     now = now or timezone.now()
-    grids = list(grids_under(region))
+    grids = list(grids_under(region).defer("boundary"))
+    shapes = boundaries(grids)
     grid_sums = sums_by_region([g.pk for g in grids], period)
     opened = open_by_grid(region.path)
     overdue = overdue_by(region.path, now=now, period=None, field="grid_id")
@@ -422,11 +444,11 @@ def map_data(region: Region, period: Period, *, now: datetime | None = None) -> 
     heat = []
     for g in grids:
         reported = grid_sums[g.pk]["reported"]
-        if g.boundary:
+        if shapes.get(g.pk):
             features.append(
                 {
                     "type": "Feature",
-                    "geometry": g.boundary,
+                    "geometry": shapes[g.pk],
                     "properties": {
                         "layer": "grid",
                         "code": g.code,
