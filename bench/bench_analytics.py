@@ -1,6 +1,6 @@
 """Command centre at scale: rollups vs GROUP BY over raw cases, 5,000,000 vs 500,000 cases.
 
-PostgreSQL only (a scratch database ``wangge_bench_analytics`` on 127.0.0.1:5432, user postgres;
+PostgreSQL only (a scratch database ``wangge_bench_analytics2`` on 127.0.0.1:5432, user postgres;
 dropped afterwards). In a child process:
 
 1. ``migrate`` and ``wangge demo --no-cases`` (the full demo city: 522 grids, its catalogue);
@@ -38,7 +38,7 @@ from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
-PG_DB = "wangge_bench_analytics"
+PG_DB = "wangge_bench_analytics2"
 PG_ADMIN_DSN = os.environ.get(
     "BENCH_PG_DSN", "host=127.0.0.1 port=5432 user=postgres dbname=postgres connect_timeout=5"
 )

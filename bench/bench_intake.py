@@ -48,7 +48,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
-PG_DB = "wangge_bench_intake"
+PG_DB = os.environ.get("BENCH_INTAKE_DB", "wangge_bench_intake")  # a per-worktree name
 PG_ADMIN_DSN = os.environ.get(
     "BENCH_PG_DSN", "host=127.0.0.1 port=5432 user=postgres dbname=postgres connect_timeout=5"
 )

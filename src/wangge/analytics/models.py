@@ -59,14 +59,11 @@ class CaseRollup(models.Model):
         default_permissions = ()
         permissions = [("view_dashboard", _("查看指挥中心(一屏观全域)"))]
         constraints = [
-            # Also the index every dashboard query uses: region, grain, dim, value, bucket.
+            # Also the index every dashboard query uses: region, grain, dim, then the bucket
+            # range (before the value, so a period reads only its own buckets), then the value.
             models.UniqueConstraint(
-                fields=["region", "grain", "dim", "value", "bucket"], name="uniq_rollup_key"
+                fields=["region", "grain", "dim", "bucket", "value"], name="uniq_rollup_key2"
             )
-        ]
-        indexes = [
-            # "Everything in this region for this grain and dimension over a date range".
-            models.Index(fields=["region", "grain", "dim", "bucket"], name="rollup_region_dim"),
         ]
 
     def __str__(self) -> str:

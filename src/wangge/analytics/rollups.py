@@ -18,7 +18,7 @@ import itertools
 import logging
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from django.db import connection, transaction
@@ -44,7 +44,7 @@ from .models import CaseRollup
 log = logging.getLogger(__name__)
 TABLE = CaseRollup._meta.db_table
 KEY_COLUMNS = ("grain", "bucket", "region_id", "dim", "value")
-CONFLICT = "region_id, grain, dim, value, bucket"  # the uniq_rollup_key constraint
+CONFLICT = "region_id, grain, dim, bucket, value"  # the uniq_rollup_key2 constraint
 
 
 _clocks: dict[Any, WorkClock] = {}
@@ -159,11 +159,14 @@ class RebuildResult:
         return bool(self.missing or self.extra)
 
 
-def _case_rows() -> Iterator[dict[str, Any]]:
+def _case_rows(only: Any = None) -> Iterator[dict[str, Any]]:
     from wangge.cases.models import Case
 
     fields = [f for f in CaseFacts.__dataclass_fields__ if f not in _HISTORY]
-    return Case.objects.order_by("id").values("id", *fields).iterator(chunk_size=5000)
+    qs = Case.objects.order_by("id")
+    if only is not None:
+        qs = qs.filter(pk__in=only)
+    return qs.values("id", *fields).iterator(chunk_size=5000)
 
 
 _HISTORY = ("dispatches", "misdispatches", "suspended_seconds")
@@ -203,12 +206,13 @@ def _suspensions() -> dict[int, list[tuple[Any, Any]]]:
     return out
 
 
-def staged_rows(c: WorkClock) -> Iterator[tuple[Any, ...]]:
-    """One tuple per case: its stage keys and measure vector."""
+def staged_rows(c: WorkClock, only: Any = None) -> Iterator[tuple[Any, ...]]:
+    """One tuple per case (of ``only``, a queryset of case ids, if given): its stage keys and
+    measure vector, computed in Python by :func:`facts.vector`."""
     counts = _event_counts()
     pending = next(counts, None)
     suspensions = _suspensions()
-    for row in _case_rows():
+    for row in _case_rows(only):
         pk = row.pop("id")
         while pending is not None and pending[0] < pk:
             pending = next(counts, None)
@@ -232,6 +236,167 @@ def staged_rows(c: WorkClock) -> Iterator[tuple[Any, ...]]:
             str(f.assignee_id or ""),
             *vector(f, c),
         )
+
+
+CALENDAR = "analytics_cal"
+
+
+def _suspended_case_ids() -> Any:
+    from wangge.cases.models import Suspension
+
+    return Suspension.objects.values("case_id")
+
+
+def _calendar_rows(cursor: Any, c: WorkClock) -> int:
+    """Stage the clock's cumulative working seconds per day over every day a case instant falls
+    on, so SQL can compute :meth:`WorkClock.between` with the same float arithmetic."""
+    from wangge.cases.models import Case
+
+    table = Case._meta.db_table
+    instants = ("reported_at", "accepted_at", "dispatched_at", "handled_at")
+    tz = str(c.tz)
+    lo = ", ".join(f"MIN({f})" for f in instants)
+    cursor.execute(f"SELECT {lo} FROM {table}")  # noqa: S608 - identifiers are constants
+    lows = [v for v in cursor.fetchone() if v is not None]
+    hi = ", ".join(f"MAX({f})" for f in instants)
+    cursor.execute(f"SELECT {hi} FROM {table}")  # noqa: S608 - identifiers are constants
+    highs = [v for v in cursor.fetchone() if v is not None]
+    cursor.execute(f"DROP TABLE IF EXISTS {CALENDAR}")
+    cursor.execute(
+        f"CREATE TEMPORARY TABLE {CALENDAR} (day date PRIMARY KEY, cum double precision, "
+        "work boolean)"
+    )
+    if not lows:
+        return 0
+    first = min(v.astimezone(c.tz).date() for v in lows)
+    last = max(v.astimezone(c.tz).date() for v in highs)
+    c._index(first)  # anchor the clock at or before the first day (as the Python path does)
+    rows = []
+    day = first
+    while day <= last:
+        i = c._index(day)
+        rows.append((day, float(c._cum[i]), c._workday[i]))
+        day += timedelta(days=1)
+    assert tz  # the clock's time zone names the local day in SQL
+    return _copy_rows(cursor, CALENDAR, ("day", "cum", "work"), iter(rows))
+
+
+def _ordinal_sql(column: str, alias: str, c: WorkClock) -> str:
+    """SQL for ``WorkClock.ordinal(column)`` given the calendar row ``alias`` of its local day:
+    the same IEEE double operations in the same order (so ``round`` agrees bit for bit)."""
+    local = f"({column} AT TIME ZONE '{c.tz}')"
+    whole = (
+        f"(EXTRACT(HOUR FROM {local})::bigint * 3600 + EXTRACT(MINUTE FROM {local})::bigint * 60"
+        f" + FLOOR(EXTRACT(SECOND FROM {local}))::bigint)"
+    )
+    micro = (
+        f"((EXTRACT(MICROSECONDS FROM {local}) - FLOOR(EXTRACT(SECOND FROM {local})) * 1000000)"
+        "::bigint)"
+    )
+    tod = f"({whole}::float8 + ({micro}::float8 / 1000000.0::float8))"
+    out = f"{alias}.cum"
+    for a, b in c.periods:
+        out = (
+            f"({out} + CASE WHEN {alias}.work AND {tod} > {a} "
+            f"THEN LEAST({tod}, {b}::float8) - {a}::float8 ELSE 0::float8 END)"
+        )
+    return out
+
+
+def _between_sql(start: str, end: str, sa: str, ea: str, c: WorkClock) -> str:
+    """SQL for ``WorkClock.between(start, end)`` (``round`` on float8 is half-to-even in
+    PostgreSQL, like Python's)."""
+    return (
+        f"CASE WHEN {end} <= {start} THEN 0 ELSE GREATEST(0, ROUND("
+        f"{_ordinal_sql(end, ea, c)} - {_ordinal_sql(start, sa, c)})::bigint) END"
+    )
+
+
+def _stage_by_sql(cursor: Any, c: WorkClock) -> int:
+    """Stage every case without suspension periods by one INSERT … SELECT (PostgreSQL): the
+    measures of :func:`facts.vector` as SQL expressions, dispatch counts from the timeline."""
+    from wangge.cases.models import Case, CaseEvent, Suspension
+
+    from .facts import _CLOSED, _OPEN, SATISFIED_FROM
+
+    _calendar_rows(cursor, c)
+    cases = Case._meta.db_table
+    events = CaseEvent._meta.db_table
+    suspensions = Suspension._meta.db_table
+
+    def strs(values: Any) -> str:
+        return ", ".join(f"'{v}'" for v in sorted(values))
+
+    disp = strs(DISPATCH_ACTIONS)
+    mis = strs(MISDISPATCH_ACTIONS)
+    tz = str(c.tz)
+    day = f"(k.reported_at AT TIME ZONE '{tz}')::date"
+    hdue = "NULLIF(k.deadlines -> 'handle' ->> 'due', '')::timestamptz"
+    vdue = "NULLIF(k.deadlines -> 'verify' ->> 'due', '')::timestamptz"
+    sent_back = "(COALESCE(k.rework_count, 0) + COALESCE(k.reopen_count, 0))"
+    filed = "(k.accepted_at IS NOT NULL AND k.state NOT IN ('merged', 'cancelled'))"
+    ever_handled = f"(k.handled_at IS NOT NULL OR {sent_back} > 0)"
+    on_time = f"(k.handled_at IS NOT NULL AND ({hdue} IS NULL OR k.handled_at <= {hdue}))"
+    closed = f"(k.state IN ({strs(_CLOSED)}))"
+
+    def n(cond: str) -> str:
+        return f"CASE WHEN {cond} THEN 1 ELSE 0 END"
+
+    measures = {
+        "reported": "1",
+        "filed": n(filed),
+        "rejected": n("k.state = 'rejected'"),
+        "merged": n("k.state = 'merged'"),
+        "cancelled": n("k.state = 'cancelled'"),
+        "open": n(f"k.state IN ({strs(_OPEN)})"),
+        "suspended": n("k.state = 'suspended'"),
+        "handled": n(ever_handled),
+        "handled_on_time": n(on_time),
+        "reworked": n(f"{ever_handled} AND {sent_back} > 0"),
+        "closed": n(closed),
+        "closed_on_time": n(
+            f"{closed} AND {on_time} AND (k.verified_at IS NULL OR {vdue} IS NULL "
+            f"OR k.verified_at <= {vdue})"
+        ),
+        "self_resolved": n(f"{closed} AND (k.self_resolved OR k.handling_level = 'grid')"),
+        "first_time": n(f"{closed} AND {sent_back} = 0"),
+        "rated": n("k.rating IS NOT NULL"),
+        "satisfied": n(f"k.rating IS NOT NULL AND k.rating >= {SATISFIED_FROM}"),
+        "response_n": n(filed),
+        "response_seconds": f"CASE WHEN {filed} THEN "
+        f"{_between_sql('k.reported_at', 'k.accepted_at', 'cr', 'ca', c)} ELSE 0 END",
+        "handle_n": n("k.dispatched_at IS NOT NULL AND k.handled_at IS NOT NULL"),
+        "handle_seconds": "CASE WHEN k.dispatched_at IS NOT NULL AND k.handled_at IS NOT NULL "
+        f"THEN {_between_sql('k.dispatched_at', 'k.handled_at', 'cd', 'ch', c)} ELSE 0 END",
+        "dispatches": "COALESCE(e.d, 0)",
+        "misdispatches": "COALESCE(e.m, 0)",
+    }
+    assert tuple(measures) == MEASURES
+
+    def local(col: str) -> str:
+        return f"(k.{col} AT TIME ZONE '{tz}')::date"
+
+    sql = (
+        f"INSERT INTO {STAGE} ({', '.join((*STAGE_KEYS, *MEASURES))}) "  # noqa: S608 - constants
+        f"SELECT k.grid_id, {day}, date_trunc('month', {day})::date, "
+        "COALESCE(k.matter_type_id, 0)::text, k.source, k.state, "
+        "COALESCE(k.department_id::text, ''), COALESCE(k.assignee_id::text, ''), "
+        f"{', '.join(measures.values())} "
+        f"FROM {cases} k "
+        f"LEFT JOIN (SELECT case_id, SUM(CASE WHEN action IN ({disp}) THEN 1 ELSE 0 END) AS d, "
+        f"SUM(CASE WHEN action IN ({mis}) THEN 1 ELSE 0 END) AS m FROM {events} "
+        f"WHERE action IN ({strs(DISPATCH_ACTIONS | MISDISPATCH_ACTIONS)}) GROUP BY case_id) e "
+        "ON e.case_id = k.id "
+        f"LEFT JOIN {CALENDAR} cr ON cr.day = {local('reported_at')} "
+        f"LEFT JOIN {CALENDAR} ca ON ca.day = {local('accepted_at')} "
+        f"LEFT JOIN {CALENDAR} cd ON cd.day = {local('dispatched_at')} "
+        f"LEFT JOIN {CALENDAR} ch ON ch.day = {local('handled_at')} "
+        f"WHERE NOT EXISTS (SELECT 1 FROM {suspensions} s WHERE s.case_id = k.id)"
+    )
+    cursor.execute(sql)
+    staged = int(cursor.rowcount)
+    cursor.execute(f"DROP TABLE IF EXISTS {CALENDAR}")
+    return staged
 
 
 def _create_temp_tables(cursor: Any) -> None:
@@ -350,7 +515,16 @@ def rollups_rebuild(*, replace: bool = True, samples: int = 10) -> RebuildResult
         )
         _copy_rows(cursor, ANCESTORS, ("region_id", "ancestor_id"), pairs)
         cursor.execute(f"CREATE INDEX {ANCESTORS}_region ON {ANCESTORS} (region_id, ancestor_id)")
-        result.cases = _copy_rows(cursor, STAGE, (*STAGE_KEYS, *MEASURES), staged_rows(c))
+        if connection.vendor == "postgresql":
+            # Set-based: one INSERT … SELECT for the cases without suspension periods, Python
+            # (the same functions as the incremental path) for the few with them.
+            result.cases = _stage_by_sql(cursor, c)
+            suspended_ids = _suspended_case_ids()
+            result.cases += _copy_rows(
+                cursor, STAGE, (*STAGE_KEYS, *MEASURES), staged_rows(c, suspended_ids)
+            )
+        else:
+            result.cases = _copy_rows(cursor, STAGE, (*STAGE_KEYS, *MEASURES), staged_rows(c))
         if connection.vendor == "postgresql":
             cursor.execute(f"ANALYZE {STAGE}")
         _aggregate(cursor)

@@ -8,7 +8,7 @@ outside the user's grants)."""
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.db.models import Count, Q, QuerySet, Sum
@@ -27,7 +27,7 @@ from .choices import Dim, Grain
 from .facts import MEASURES, midnight, month_starts
 from .indicators import INDICATORS, compute, empty_sums, fmt
 from .models import AssessmentResult, AssessmentRun, AssessmentScheme, CaseRollup, Report
-from .periods import Period, is_whole_months
+from .periods import Period
 
 VIEW_DASHBOARD = "analytics.view_dashboard"
 VIEW_ASSESSMENT = "analytics.view_assessment"
@@ -93,12 +93,31 @@ _SUMS = {m: Sum(m) for m in MEASURES}
 
 
 def _bucket_filter(period: Period, grain: str | None = None) -> Q:
-    """Month rows for whole months, day rows otherwise."""
-    if grain is None:
-        grain = Grain.MONTH if is_whole_months(period) else Grain.DAY
+    """The rows that sum to ``period``: month rows for the whole months inside it and day rows
+    for the partial months at its edges (only the total has day rows; ``grain=Grain.MONTH``
+    asks for the months the period overlaps, as the breakdowns do)."""
     if grain == Grain.MONTH:
         return Q(grain=Grain.MONTH, bucket__in=month_starts(period.start, period.end))
-    return Q(grain=Grain.DAY, bucket__gte=period.start, bucket__lt=period.end)
+    if grain == Grain.DAY:
+        return Q(grain=Grain.DAY, bucket__gte=period.start, bucket__lt=period.end)
+    whole = [
+        m
+        for m in month_starts(period.start, period.end)
+        if m >= period.start and _next_month(m) <= period.end
+    ]
+    if not whole:
+        return Q(grain=Grain.DAY, bucket__gte=period.start, bucket__lt=period.end)
+    q = Q(grain=Grain.MONTH, bucket__in=whole)
+    if period.start < whole[0]:
+        q |= Q(grain=Grain.DAY, bucket__gte=period.start, bucket__lt=whole[0])
+    tail = _next_month(whole[-1])
+    if tail < period.end:
+        q |= Q(grain=Grain.DAY, bucket__gte=tail, bucket__lt=period.end)
+    return q
+
+
+def _next_month(d: Any) -> Any:
+    return (d.replace(day=28) + timedelta(days=4)).replace(day=1)
 
 
 def _clean(row: dict[str, Any]) -> dict[str, int]:
@@ -106,6 +125,7 @@ def _clean(row: dict[str, Any]) -> dict[str, int]:
 
 
 def sums_by_region(region_ids: Iterable[int], period: Period) -> dict[int, dict[str, int]]:
+    """Total sums per region, from one aggregate query (summed in SQL)."""
     ids = list(region_ids)
     out = {pk: empty_sums() for pk in ids}
     rows = (
@@ -119,15 +139,27 @@ def sums_by_region(region_ids: Iterable[int], period: Period) -> dict[int, dict[
     return out
 
 
-def breakdown(region: Region, period: Period, dim: str) -> dict[str, dict[str, int]]:
-    """Sums per value of ``dim`` (month rows: the months the period overlaps)."""
+def breakdowns(region: Region, period: Period, dims: Iterable[str]) -> dict[str, dict[str, Any]]:
+    """Sums per value of each of ``dims`` (month rows: the months the period overlaps), from one
+    aggregate query."""
+    wanted = list(dims)
+    out: dict[str, dict[str, Any]] = {d: {} for d in wanted}
     rows = (
-        CaseRollup.objects.filter(_bucket_filter(period, Grain.MONTH), region_id=region.pk, dim=dim)
-        .values("value")
+        CaseRollup.objects.filter(
+            _bucket_filter(period, Grain.MONTH), region_id=region.pk, dim__in=wanted
+        )
+        .values("dim", "value")
         .annotate(**_SUMS)
         .order_by()
     )
-    return {row["value"]: _clean(row) for row in rows}
+    for row in rows:
+        out[row["dim"]][row["value"]] = _clean(row)
+    return out
+
+
+def breakdown(region: Region, period: Period, dim: str) -> dict[str, dict[str, int]]:
+    """Sums per value of ``dim`` (month rows: the months the period overlaps)."""
+    return breakdowns(region, period, [dim])[dim]
 
 
 def trend(region: Region, period: Period) -> list[tuple[Any, dict[str, int]]]:
@@ -286,7 +318,8 @@ def dashboard_data(
                 "url": _dashboard_url(k.code, period.label),
             }
         )
-    depts = breakdown(region, period, Dim.DEPT)
+    parts = breakdowns(region, period, (Dim.DEPT, Dim.STATE, Dim.TYPE, Dim.SOURCE))
+    depts = parts[Dim.DEPT]
     dept_overdue = overdue_by(region.path, now=now, period=period, field="department_id")
     dept_names = _labels(Dim.DEPT, depts)
     league: list[dict[str, Any]] = []
@@ -323,12 +356,12 @@ def dashboard_data(
         .select_related("grid")
         .order_by("due_at", "id")[:OVERDUE_LIST]
     ]
-    latest = (
-        Case.objects.filter(region_path__startswith=region.path)
-        .order_by("-id")
-        .values_list("id", flat=True)
-        .first()
+    in_area = (
+        Q(grid_id=region.pk)
+        if region.level == Level.GRID
+        else Q(region_path__startswith=region.path)
     )
+    latest = Case.objects.filter(in_area).order_by("-id").values_list("id", flat=True).first()
     return {
         "area": {
             "code": region.code,
@@ -342,9 +375,9 @@ def dashboard_data(
         "indicators": head["indicators"],
         "totals": head["sums"],
         "overdue_total": head["overdue"],
-        "by_state": _counted(Dim.STATE, breakdown(region, period, Dim.STATE)),
-        "by_type": _counted(Dim.TYPE, breakdown(region, period, Dim.TYPE), TOP_TYPES),
-        "by_source": _counted(Dim.SOURCE, breakdown(region, period, Dim.SOURCE)),
+        "by_state": _counted(Dim.STATE, parts[Dim.STATE]),
+        "by_type": _counted(Dim.TYPE, parts[Dim.TYPE], TOP_TYPES),
+        "by_source": _counted(Dim.SOURCE, parts[Dim.SOURCE]),
         "sub_areas": sub_areas,
         "trend": {
             "days": [str(d) for d, _s in days],
@@ -376,12 +409,34 @@ def _dashboard_url(code: str, period: str) -> str:
     return f"{reverse('analytics:dashboard')}?area={code}&period={period}"
 
 
+_SHAPES: dict[tuple[int, int, Any], Any] = {}
+SHAPES_KEPT = 20_000
+
+
+def boundaries(regions: list[Region]) -> dict[int, Any]:
+    """The boundary GeoJSON of ``regions`` (loaded with ``defer("boundary")``), kept in the
+    process by (id, version, updated_at): the map's polygons are a constant, not re-read per
+    request. An edited region has a new ``updated_at`` and is read again."""
+    key = {r.pk: (r.pk, r.version, r.updated_at) for r in regions}
+    out = {pk: _SHAPES[k] for pk, k in key.items() if k in _SHAPES}
+    missing = [pk for pk in key if pk not in out]
+    if missing:
+        if len(_SHAPES) + len(missing) > SHAPES_KEPT:
+            _SHAPES.clear()
+        for pk, version, updated, shape in Region.objects.filter(pk__in=missing).values_list(
+            "pk", "version", "updated_at", "boundary"
+        ):
+            _SHAPES[(pk, version, updated)] = out[pk] = shape
+    return out
+
+
 def map_data(region: Region, period: Period, *, now: datetime | None = None) -> dict[str, Any]:
     """GeoJSON for the command-centre map: the grids under ``region`` (choropleth: open load and
     overdue now, reported in the period) and the sub-areas to drill into; heat points are the
     grid centres weighted by the period's reports."""
     now = now or timezone.now()
-    grids = list(grids_under(region))
+    grids = list(grids_under(region).defer("boundary"))
+    shapes = boundaries(grids)
     grid_sums = sums_by_region([g.pk for g in grids], period)
     opened = open_by_grid(region.path)
     overdue = overdue_by(region.path, now=now, period=None, field="grid_id")
@@ -389,11 +444,11 @@ def map_data(region: Region, period: Period, *, now: datetime | None = None) -> 
     heat = []
     for g in grids:
         reported = grid_sums[g.pk]["reported"]
-        if g.boundary:
+        if shapes.get(g.pk):
             features.append(
                 {
                     "type": "Feature",
-                    "geometry": g.boundary,
+                    "geometry": shapes[g.pk],
                     "properties": {
                         "layer": "grid",
                         "code": g.code,

@@ -199,3 +199,37 @@ def test_indicators_break_down_by_department_and_worker(world, history):
     assert by_worker[str(world.worker2.pk)]["suspended"] == 1  # D
     by_type = breakdown(world.tree.county, parse_period("2026-11"), Dim.TYPE)
     assert by_type[str(world.matters["06010"].pk)]["reported"] == 2
+
+
+@pytest.mark.parametrize(
+    ("first", "last"),
+    [
+        (date(2026, 10, 1), date(2026, 11, 30)),  # whole months only: month rows
+        (date(2026, 10, 20), date(2026, 12, 5)),  # day rows at both edges, a month between
+        (date(2026, 11, 2), date(2026, 11, 20)),  # inside one month: day rows only
+    ],
+)
+def test_a_range_read_from_month_and_edge_day_rows_equals_its_days(world, history, first, last):
+    from wangge.analytics.selectors import sums_by_region, trend
+
+    period = date_range(first, last)
+    for region in (world.tree.county, world.grid):
+        sums = sums_by_region([region.pk], period)[region.pk]
+        days = trend(region, period)
+        assert sums["reported"] > 0
+        assert sums == {m: sum(s[m] for _d, s in days) for m in sums}
+
+
+def test_map_polygons_are_kept_until_the_region_changes(world, django_assert_num_queries):
+    from wangge.analytics.selectors import boundaries, grids_under
+    from wangge.geo.models import Region
+
+    grids = list(grids_under(world.tree.county).defer("boundary"))
+    first = boundaries(grids)
+    assert first[world.grid.pk] == Region.objects.get(pk=world.grid.pk).boundary
+    with django_assert_num_queries(0):
+        assert boundaries(grids) == first
+    world.grid.boundary = {"type": "Polygon", "coordinates": [[[0, 0], [1, 0], [1, 1], [0, 0]]]}
+    world.grid.save()
+    grids = list(grids_under(world.tree.county).defer("boundary"))
+    assert boundaries(grids)[world.grid.pk] == Region.objects.get(pk=world.grid.pk).boundary
