@@ -38,6 +38,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from benchenv import pii_keys
+
 REPO = Path(__file__).resolve().parent.parent
 PG_DB = "wangge_bench_escalation"
 PG_ADMIN_DSN = os.environ.get(
@@ -330,6 +332,7 @@ def main(argv: list[str]) -> int:
             DJANGO_SETTINGS_MODULE="wangge.settings",
             WANGGE_VAR_DIR=str(workdir),
             DEBUG="0",
+            **pii_keys(),
             LOG_LEVEL="WARNING",
             PYTHONPATH=str(REPO / "src"),
         )

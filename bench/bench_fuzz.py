@@ -27,6 +27,8 @@ import time
 from collections import Counter
 from pathlib import Path
 
+from benchenv import pii_keys
+
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench_intake import BIN, REPO, free_port, python, say, wait_ready, wangge
@@ -50,6 +52,7 @@ import json, django
 django.setup()
 from wangge.cases.models import Case
 from wangge.core.audit import audit_verify
+
 print(json.dumps({
     "cases": Case.objects.count(),
     "without_timeline": Case.objects.filter(events__isnull=True).count(),
@@ -77,6 +80,7 @@ def main(argv: list[str]) -> int:
         SQLITE_PATH=str(workdir / "fuzz.sqlite3"),
         MEDIA_ROOT=str(workdir / "media"),
         DEBUG="0",
+        **pii_keys(),
         LOG_LEVEL="ERROR",
         PYTHONPATH=str(REPO / "src"),
         CASES_PUBLIC_RATE_PER_MINUTE="100000000",

@@ -46,6 +46,8 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
+from benchenv import pii_keys
+
 REPO = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 PG_DB = os.environ.get("BENCH_INTAKE_DB", "wangge_bench_intake")  # a per-worktree name
@@ -75,6 +77,7 @@ from shapely.geometry import shape
 from wangge.accounts.models import User
 from wangge.accounts.services import api_token_create
 from wangge.geo.models import Region
+
 user = User.objects.get(username="district")
 _, raw = api_token_create(actor=None, user=user, name="bench-intake")
 rng = random.Random(20261122)
@@ -276,6 +279,7 @@ def bench_db(args: argparse.Namespace, db: str, workdir: Path) -> dict | None:
         WANGGE_VAR_DIR=str(workdir),
         MEDIA_ROOT=str(workdir / "media"),
         DEBUG="0",
+        **pii_keys(),
         LOG_LEVEL="WARNING",
         WANGGE_NOTIFY_ADAPTERS="console",
         PYTHONPATH=str(REPO / "src"),

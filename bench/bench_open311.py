@@ -54,6 +54,7 @@ from bench_intake import (
     wait_ready,
     wangge,
 )
+from benchenv import pii_keys
 
 PG_DB = "wangge_bench_open311"
 PG_URL = f"postgres://postgres@127.0.0.1:5432/{PG_DB}"
@@ -118,6 +119,7 @@ def bench_db(args: argparse.Namespace, db: str, workdir: Path) -> dict | None:
         WANGGE_VAR_DIR=str(workdir),
         MEDIA_ROOT=str(workdir / "media"),
         DEBUG="0",
+        **pii_keys(),
         LOG_LEVEL="WARNING",
         WANGGE_NOTIFY_ADAPTERS="console",
         PYTHONPATH=str(REPO / "src"),
