@@ -26,6 +26,12 @@ from .orgs import (
     party_org_set_secretary,
 )
 from .points import points_adjust, points_award
+from .selfservice import (
+    person_of_user,
+    timebank_spend_self,
+    volunteer_register_self,
+    volunteer_team_add,
+)
 from .timebank import (
     account_for_org,
     account_for_person,
@@ -56,13 +62,17 @@ __all__ = [
     "party_org_expire_due",
     "party_org_set_secretary",
     "points_adjust",
+    "person_of_user",
     "points_award",
     "service_match_batch",
     "service_order_create",
     "service_order_escalate_due",
     "timebank_check",
     "timebank_exchange",
+    "timebank_spend_self",
     "timebank_transfer",
     "volunteer_register",
+    "volunteer_register_self",
+    "volunteer_team_add",
     "volunteer_team_create",
 ]
