@@ -16,13 +16,13 @@ from wangge.geo.choices import Level
 from wangge.geo.models import Region
 
 from .choices import (
-    TransferKind,
     BRANCH_KINDS,
     DUAL_REPORT_SERVING,
     OPEN_ORDER_STATES,
     DualReportState,
     OrgKind,
     OrgStatus,
+    TransferKind,
 )
 from .models import (
     Activity,

@@ -142,7 +142,7 @@ def order_new(request: HttpRequest) -> HttpResponse:
             try:
                 with transaction.atomic():
                     order = service_order_create(
-                            actor=request.user,
+                        actor=request.user,
                         category=data["category"],
                         description=data["description"],
                         window_start=start,
@@ -269,7 +269,9 @@ def volunteer_list(request: HttpRequest) -> HttpResponse:
 
 def _team_regions(user: Any) -> list[Any]:
     grants = (
-        RoleAssignment.objects.filter(user_id=user.pk or 0, role__permissions__codename="change_volunteer")
+        RoleAssignment.objects.filter(
+            user_id=user.pk or 0, role__permissions__codename="change_volunteer"
+        )
         .select_related("region")
         .order_by("region__path")
     )

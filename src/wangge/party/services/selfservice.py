@@ -164,9 +164,7 @@ def timebank_spend_self(
         raise PermissionDenied(_("只能为自己的点单支付时间。"))
     person = person_of_user(actor)
     if person is None:
-        raise ValidationError(
-            _("您还没有时间银行账户。"), errors={"minutes": ["no_account"]}
-        )
+        raise ValidationError(_("您还没有时间银行账户。"), errors={"minutes": ["no_account"]})
     org = _paying_org(actor, person, order)
     if org is None:
         raise ValidationError(
