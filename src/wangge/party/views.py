@@ -211,7 +211,7 @@ def time_exchange(request: HttpRequest) -> HttpResponse:
     form = ExchangeForm(request.POST)
     if not form.is_valid():
         for errors in form.errors.values():
-            messages.error(request, errors[0])
+            messages.error(request, str(errors[0]))
         return redirect("party:me")
     try:
         t = timebank_spend_self(
@@ -288,7 +288,7 @@ def team_create(request: HttpRequest) -> HttpResponse:
         raise Http404
     if not form.is_valid():
         for errors in form.errors.values():
-            messages.error(request, errors[0])
+            messages.error(request, str(errors[0]))
         return redirect("party:volunteers")
     try:
         team = volunteer_team_create(

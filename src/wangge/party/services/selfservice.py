@@ -35,9 +35,7 @@ def person_of_user(actor: Any) -> Person | None:
     record, else the one person registered with their mobile number in the area of their
     (deepest) role grant. ``None`` when there is none or it is ambiguous."""
     for model in (PartyMember, Volunteer):
-        helper = (
-            model.objects.filter(user=actor, is_active=True).select_related("person").first()  # type: ignore[attr-defined]
-        )
+        helper = model.objects.filter(user=actor, is_active=True).select_related("person").first()
         if helper is not None:
             return helper.person
     mobile = getattr(actor, "mobile", "") or ""

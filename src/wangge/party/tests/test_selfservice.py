@@ -220,3 +220,26 @@ def test_a_resident_without_a_register_record_has_no_account(pw, tree):
     r = _client(user).post("/party/me/exchange/", {"minutes": "5", "reason": "x"}, follow=True)
     assert "您还没有时间银行账户" in r.content.decode()
     assert not TimeTransfer.objects.exists()
+
+
+def test_english_users_read_the_new_pages_and_errors_in_english(pw, tree, resident):
+    from django.conf import settings
+
+    user, person = resident
+    _fund(pw, tree, person, 10)
+    c = _client(user)
+    c.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"  # the language menu's choice
+    page = c.get("/party/volunteer/").content.decode()
+    assert "Volunteer registration" in page and "My skills" in page
+    r = c.post(
+        "/api/v1/party/me/exchange",
+        json.dumps({"minutes": 50, "reason": "x"}),
+        content_type="application/json",
+        HTTP_ACCEPT_LANGUAGE="en",
+    )
+    assert (
+        r.status_code == 422
+        and "Not enough time: 10 minutes saved, 50 needed." in r.json()["error"]["message"]
+    )
+    me = c.get("/party/me/").content.decode()
+    assert "Exchange hours for a service" in me
