@@ -177,3 +177,32 @@ def timebank_spend_self(
         reason=reason,
         order=order,
     )
+
+
+def refund_order_payments(*, order: ServiceOrder, actor: Any) -> int:
+    """A cancelled 点单 gives back the minutes its requester paid for it: one reversing transfer
+    (冲正, branch → person) per payment not yet reversed. Returns the minutes given back."""
+    paid = list(TimeTransfer.objects.filter(order=order, kind=TransferKind.EXCHANGE))
+    reversals = list(
+        TimeTransfer.objects.filter(order=order, kind=TransferKind.ADJUSTMENT).values_list(
+            "debit_id", "credit_id", "minutes"
+        )
+    )
+    back = 0
+    for t in paid:
+        key = (t.credit_id, t.debit_id, t.minutes)
+        if key in reversals:
+            reversals.remove(key)  # already given back
+            continue
+        reason = _("点单 %(c)s 取消，退回时间（#%(t)d）") % {"c": order.code, "t": t.pk}
+        timebank_transfer(
+            actor=actor,
+            debit=t.credit,
+            credit=t.debit,
+            minutes=t.minutes,
+            kind=TransferKind.ADJUSTMENT,
+            reason=reason,
+            order=order,
+        )
+        back += t.minutes
+    return back

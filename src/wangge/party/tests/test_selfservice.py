@@ -213,6 +213,18 @@ def test_paying_a_dian_dan_with_hours(pw, tree, resident):
     statement = c.get("/api/v1/party/me/statement").json()
     assert statement["balance"] == 20 and statement["entries"][0]["minutes"] == -40
     assert timebank_check().ok
+    # Cancelled: the paid minutes come back (once), double entry.
+    r = c.post(
+        f"/party/orders/{order.pk}/act/",
+        {"action": "cancel", "version": order.version, "reason": "不需要了"},
+    )
+    assert r.status_code == 302
+    order.refresh_from_db()
+    assert order.state == "cancelled"
+    assert account_for_person(person).balance == 60
+    back = TimeTransfer.objects.get(order=order, kind=TransferKind.ADJUSTMENT)
+    assert back.minutes == 40 and back.credit.person == person
+    assert timebank_check().ok
 
 
 def test_a_resident_without_a_register_record_has_no_account(pw, tree):
