@@ -142,3 +142,63 @@ def test_one_order_from_dian_dan_to_ping_dan(
     order.refresh_from_db()
     assert order.state == "rated" and order.rating == 5
     assert not errors, errors
+
+
+def test_a_resident_volunteers_and_exchanges_hours_on_a_phone(
+    browser: Any, live_server: Any, world: Any, password: str
+) -> None:
+    """Issue 5 follow-up: 志愿者注册 from 我的服务, then 用时间兑换服务 with the statement."""
+    from wangge.accounts.tests.factories import make_user
+    from wangge.party.choices import TransferKind
+    from wangge.party.models import Volunteer
+    from wangge.party.services import account_for_org, account_for_person, timebank_transfer
+    from wangge.party.tests.factories import make_person
+    from wangge.registers.services import phone_hash
+
+    person = make_person(world.grid, name="赵大姐")
+    person.phone_hash = phone_hash("13900003333")
+    person.save(update_fields=["phone_hash"])
+    make_user("zhao", role="resident", region=world.grid, mobile="13900003333")
+    timebank_transfer(
+        actor=None,
+        debit=account_for_org(world.fixer.branch),
+        credit=account_for_person(person),
+        minutes=120,
+        kind=TransferKind.DONATION,
+        reason="邻里转赠",
+    )
+    base = live_server.url
+    errors: list[str] = []
+    page = sign_in(browser, base, "zhao", password, PHONE)
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(f"{base}/party/me/")
+    page.get_by_test_id("become-volunteer").click()
+    page.wait_for_url(f"{base}/party/volunteer/")
+    form = page.get_by_test_id("volunteer-form")
+    form.locator("label", has_text="助老陪护").click()
+    form.locator("label", has_text="周六").click()
+    form.locator("label", has_text="上午").click()
+    page.get_by_test_id("submit-volunteer").click()
+    page.wait_for_url(f"{base}/party/me/")
+    assert "注册成功" in page.inner_text("ul.messages")
+    v = Volunteer.objects.get(person=person)
+    assert v.specialties == ["elderly_care"] and v.availability == [[5, 480, 720]]
+
+    assert page.get_by_test_id("time-balance").inner_text() == "120"
+    exchange = page.get_by_test_id("exchange-form")
+    exchange.locator("[name=minutes]").fill("200")
+    exchange.locator("[name=reason]").fill("上门理发")
+    exchange.get_by_role("button").click()
+    page.wait_for_selector("ul.messages li.error")
+    assert "时间余额不足：现有120分钟，需要200分钟。" in page.inner_text("ul.messages")
+    assert page.get_by_test_id("time-balance").inner_text() == "120"
+    exchange = page.get_by_test_id("exchange-form")
+    exchange.locator("[name=minutes]").fill("45")
+    exchange.locator("[name=reason]").fill("上门理发")
+    exchange.get_by_role("button").click()
+    page.wait_for_selector("ul.messages li.success")
+    assert page.get_by_test_id("time-balance").inner_text() == "75"
+    statement = page.get_by_test_id("statement").inner_text()
+    assert "上门理发" in statement and "邻里转赠" in statement
+    page.screenshot(path=f"{SCREENSHOT_DIR}/party-timebank-phone.png", full_page=True)
+    assert not errors, errors

@@ -14,9 +14,11 @@ from wangge.geo.models import Region
 
 from . import selectors as sel
 from .choices import OPEN_ORDER_STATES
+from .models import TimeAccount
 from .schemas import (
     CandidatesOut,
     CoverageOut,
+    ExchangeIn,
     MemberOut,
     OrderIn,
     OrderOut,
@@ -24,8 +26,19 @@ from .schemas import (
     OrderTransitionIn,
     OrgOut,
     PartyMeOut,
+    StatementOut,
+    TransferOut,
+    VolunteerIn,
+    VolunteerOut,
 )
-from .services import order_candidates, order_transition, service_order_create
+from .services import (
+    order_candidates,
+    order_transition,
+    person_of_user,
+    service_order_create,
+    timebank_spend_self,
+    volunteer_register_self,
+)
 
 router = Router(tags=["party"])
 MAX_PAGE_SIZE = 100
@@ -173,3 +186,50 @@ def my_summary(request: HttpRequest) -> Any:
         .count(),
         "orders": sel.orders_requested_by(request.user).count(),
     }
+
+
+@router.get("/volunteers", response=list[VolunteerOut])
+def list_volunteers(request: HttpRequest) -> Any:
+    """Volunteers registered in the caller's area (``party.view_volunteer``)."""
+    return list(sel.volunteer_list_for_user(request.user)[:1000])
+
+
+@router.post("/volunteers", response={201: VolunteerOut})
+def register_volunteer(request: HttpRequest, payload: VolunteerIn) -> Any:
+    """志愿者注册 for oneself, serving the community one lives in."""
+    v = volunteer_register_self(
+        actor=request.user,
+        specialties=payload.specialties,
+        availability=payload.availability,
+        capacity=payload.capacity,
+    )
+    return Status(201, v)
+
+
+@router.get("/me/statement", response=StatementOut)
+def my_statement(request: HttpRequest, limit: int = 50) -> Any:
+    """The caller's time-bank statement: entries newest first with the balance after each."""
+    person = person_of_user(request.user)
+    account = sel.time_account_of(person.pk) if person else None
+    return {
+        "balance": account.balance if account else 0,
+        "entries": sel.time_statement(account, limit=max(1, min(limit, 500))),
+    }
+
+
+@router.post("/me/exchange", response={201: TransferOut})
+def exchange_time(request: HttpRequest, payload: ExchangeIn) -> Any:
+    """用时间兑换服务: spend the caller's saved minutes (refused when the balance is short)."""
+    t = timebank_spend_self(actor=request.user, minutes=payload.minutes, reason=payload.reason)
+    return Status(
+        201,
+        {
+            "id": t.pk,
+            "kind": t.kind,
+            "minutes": t.minutes,
+            "reason": t.reason,
+            "order_id": t.order_id,
+            "created_at": t.created_at,
+            "balance": TimeAccount.objects.get(pk=t.debit_id).balance,
+        },
+    )

@@ -152,3 +152,63 @@ class PartyMeOut(Schema):
     minutes: int
     open_tasks: int
     orders: int
+
+
+class VolunteerOut(Schema):
+    id: int
+    name: str
+    region: str
+    team_id: int | None
+    team: str | None
+    specialties: list[str]
+    availability: list[list[int]]
+    capacity: int
+    registered_on: date | None
+
+    @staticmethod
+    def resolve_name(obj: Any) -> str:
+        return obj.person.name
+
+    @staticmethod
+    def resolve_region(obj: Any) -> str:
+        return obj.region.code
+
+    @staticmethod
+    def resolve_team(obj: Any) -> str | None:
+        return obj.team.name if obj.team_id else None
+
+
+class VolunteerIn(Schema):
+    """志愿者注册 for oneself: skills (service specialties) and [[weekday, start, end], …]."""
+
+    specialties: list[str]
+    availability: list[list[int]]
+    capacity: int = 2
+
+
+class StatementLineOut(Schema):
+    at: datetime
+    kind: str
+    reason: str
+    minutes: int
+    balance: int
+
+
+class StatementOut(Schema):
+    balance: int
+    entries: list[StatementLineOut]
+
+
+class ExchangeIn(Schema):
+    minutes: int
+    reason: str
+
+
+class TransferOut(Schema):
+    id: int
+    kind: str
+    minutes: int
+    reason: str
+    order_id: int | None
+    created_at: datetime
+    balance: int

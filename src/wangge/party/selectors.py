@@ -22,6 +22,7 @@ from .choices import (
     DualReportState,
     OrgKind,
     OrgStatus,
+    TransferKind,
 )
 from .models import (
     Activity,
@@ -34,8 +35,9 @@ from .models import (
     TimeAccount,
     TimeEntry,
     Volunteer,
+    VolunteerTeam,
 )
-from .perms import APPROVE_DUAL, VIEW_MEMBER
+from .perms import APPROVE_DUAL, VIEW_MEMBER, VIEW_VOLUNTEER
 
 
 def _paths_q(user: Any, perm: str, field: str = "region_path") -> Q | None:
@@ -253,6 +255,40 @@ def access_activity(user: Any, pk: Any) -> Activity:
     return activity
 
 
+# --- volunteers ----------------------------------------------------------------------------------
+def volunteer_list_for_user(user: Any) -> QuerySet[Volunteer]:
+    """Volunteers registered in the user's area (``party.view_volunteer``)."""
+    qs = Volunteer.objects.filter(is_active=True).select_related("person", "region", "team")
+    q = _paths_q(user, VIEW_VOLUNTEER)
+    if q is not None:
+        qs = qs.filter(q)
+    return qs.order_by("region_path", "pk")
+
+
+def access_volunteer(user: Any, pk: Any) -> Volunteer:
+    v = volunteer_list_for_user(user).filter(pk=pk).first() if str(pk).isdigit() else None
+    if v is None:
+        raise NotFound("volunteer")
+    return v
+
+
+def team_list_for_user(user: Any) -> QuerySet[VolunteerTeam]:
+    qs = VolunteerTeam.objects.select_related("region").annotate(
+        size=Count("volunteers", filter=Q(volunteers__is_active=True))
+    )
+    q = _paths_q(user, VIEW_VOLUNTEER)
+    if q is not None:
+        qs = qs.filter(q)
+    return qs.order_by("region_path", "name")
+
+
+def access_team(user: Any, pk: Any) -> VolunteerTeam:
+    t = team_list_for_user(user).filter(pk=pk).first() if str(pk).isdigit() else None
+    if t is None:
+        raise NotFound("team")
+    return t
+
+
 # --- time bank ------------------------------------------------------------------------------------
 def time_account_of(person_id: int | None) -> TimeAccount | None:
     if person_id is None:
@@ -279,6 +315,10 @@ def time_statement(account: TimeAccount | None, *, limit: int = 50) -> list[dict
                 "balance": balance,
                 "reason": e.transfer.reason,
                 "kind": e.transfer.kind,
+                "kind_label": TransferKind(e.transfer.kind).label
+                if e.transfer.kind in TransferKind.values
+                else e.transfer.kind,
+                "spent": -e.minutes if e.minutes < 0 else 0,
             }
         )
         balance -= e.minutes

@@ -11,6 +11,7 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied as HttpForbidden
+from django.db import transaction
 from django.db.models import Sum
 from django.http import Http404, HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
@@ -26,16 +27,29 @@ from wangge.core.exceptions import NotFound, WanggeError
 
 from . import selectors as sel
 from .choices import OrderState, Specialty
-from .forms import OrderForm, add_domain_error
+from .forms import ExchangeForm, OrderForm, TeamForm, VolunteerForm, add_domain_error
 from .models import PointEntry
-from .perms import ADD_ORDER, APPROVE_DUAL, DISPATCH, VIEW_MEMBER, VIEW_ORDER
+from .perms import (
+    ADD_ORDER,
+    APPROVE_DUAL,
+    CHANGE_VOLUNTEER,
+    DISPATCH,
+    VIEW_MEMBER,
+    VIEW_ORDER,
+    VIEW_VOLUNTEER,
+)
 from .services import (
     activity_check_in,
     dual_report_transition,
     order_candidates,
     order_transition,
+    person_of_user,
     service_match_batch,
     service_order_create,
+    timebank_spend_self,
+    volunteer_register_self,
+    volunteer_team_add,
+    volunteer_team_create,
 )
 from .services.orders import may_act
 from .workflow import EVENT_LABELS, TRANSITIONS
@@ -126,19 +140,27 @@ def order_new(request: HttpRequest) -> HttpResponse:
                 )
                 region = grant.region if grant else None
             try:
-                order = service_order_create(
-                    actor=request.user,
-                    category=data["category"],
-                    description=data["description"],
-                    window_start=start,
-                    window_end=end,
-                    address=data.get("address") or "",
-                    lon=data.get("lon"),
-                    lat=data.get("lat"),
-                    region=region,
-                    contact_name=data.get("contact_name") or "",
-                    contact_phone=data.get("contact_phone") or "",
-                )
+                with transaction.atomic():
+                    order = service_order_create(
+                        actor=request.user,
+                        category=data["category"],
+                        description=data["description"],
+                        window_start=start,
+                        window_end=end,
+                        address=data.get("address") or "",
+                        lon=data.get("lon"),
+                        lat=data.get("lat"),
+                        region=region,
+                        contact_name=data.get("contact_name") or "",
+                        contact_phone=data.get("contact_phone") or "",
+                    )
+                    if data.get("pay_minutes") and not staff:
+                        timebank_spend_self(
+                            actor=request.user,
+                            minutes=data["pay_minutes"],
+                            reason=_("点单 %(c)s 用时间支付") % {"c": order.code},
+                            order=order,
+                        )
             except WanggeError as exc:
                 add_domain_error(form, exc)
             else:
@@ -148,7 +170,10 @@ def order_new(request: HttpRequest) -> HttpResponse:
                 )
                 target = "party:order_detail" if staff else "party:me"
                 return redirect(reverse(target, args=[order.pk]) if staff else reverse(target))
-    return render(request, "party/order_new.html", {"form": form, "staff": staff}, status=status)
+    person = None if staff else person_of_user(request.user)
+    account = sel.time_account_of(person.pk) if person else None
+    context = {"form": form, "staff": staff, "balance": account.balance if account else 0}
+    return render(request, "party/order_new.html", context, status=status)
 
 
 # --- 我的 (phone view) ---------------------------------------------------------------------
@@ -158,8 +183,8 @@ def me(request: HttpRequest) -> HttpResponse:
     user = request.user
     member = sel.my_member(user)
     volunteer = sel.my_volunteer(user)
-    helper = member or volunteer
-    account = sel.time_account_of(helper.person_id) if helper else None
+    person = person_of_user(user)
+    account = sel.time_account_of(person.pk) if person else None
     tasks = list(
         sel.orders_for_helper(user).exclude(state=OrderState.CANCELLED).order_by("-updated_at")[:30]
     )
@@ -174,8 +199,126 @@ def me(request: HttpRequest) -> HttpResponse:
         "point_entries": list(PointEntry.objects.filter(member=member)[:20]) if member else [],
         "dual_reports": list(member.dual_reports.select_related("community")) if member else [],
         "activities": list(member.branch.activities.order_by("-starts_at")[:5]) if member else [],
+        "exchange_form": ExchangeForm(),
     }
     return render(request, "party/me.html", context)
+
+
+@party_page()
+@require_POST
+def time_exchange(request: HttpRequest) -> HttpResponse:
+    """用时间兑换服务: spend saved minutes (double entry; refused when the balance is short)."""
+    form = ExchangeForm(request.POST)
+    if not form.is_valid():
+        for errors in form.errors.values():
+            messages.error(request, str(errors[0]))
+        return redirect("party:me")
+    try:
+        t = timebank_spend_self(
+            actor=request.user,
+            minutes=form.cleaned_data["minutes"],
+            reason=form.cleaned_data["reason"],
+        )
+    except WanggeError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, _("已兑换%(m)d分钟。") % {"m": t.minutes})
+    return redirect("party:me")
+
+
+# --- volunteers -----------------------------------------------------------------------------
+@party_page()
+def volunteer_register(request: HttpRequest) -> HttpResponse:
+    """志愿者注册: a signed-in resident registers with their own community."""
+    volunteer = sel.my_volunteer(request.user)
+    form = VolunteerForm(request.POST or None)
+    status = 200
+    if request.method == "POST" and volunteer is None:
+        status = 422
+        if form.is_valid():
+            try:
+                volunteer_register_self(
+                    actor=request.user,
+                    specialties=form.cleaned_data["specialties"],
+                    availability=form.availability(),
+                    capacity=form.cleaned_data["capacity"],
+                )
+            except WanggeError as exc:
+                add_domain_error(form, exc)
+            else:
+                messages.success(request, _("注册成功！感谢您加入志愿服务。"))
+                return redirect("party:me")
+    context = {"form": form, "volunteer": volunteer}
+    return render(request, "party/volunteer_register.html", context, status=status)
+
+
+@party_page(VIEW_VOLUNTEER)
+@require_GET
+def volunteer_list(request: HttpRequest) -> HttpResponse:
+    """The branch's volunteers and teams in its area."""
+    user = request.user
+    context = {
+        "volunteers": list(sel.volunteer_list_for_user(user)[:500]),
+        "teams": list(sel.team_list_for_user(user)[:200]),
+        "can_change": has_perm_anywhere(user, CHANGE_VOLUNTEER),
+        "team_form": TeamForm(),
+        "regions": _team_regions(user),
+    }
+    return render(request, "party/volunteers.html", context)
+
+
+def _team_regions(user: Any) -> list[Any]:
+    grants = (
+        RoleAssignment.objects.filter(
+            user_id=user.pk or 0, role__permissions__codename="change_volunteer"
+        )
+        .select_related("region")
+        .order_by("region__path")
+    )
+    return [g.region for g in grants]
+
+
+@party_page(CHANGE_VOLUNTEER)
+@require_POST
+def team_create(request: HttpRequest) -> HttpResponse:
+    form = TeamForm(request.POST)
+    regions = {str(r.pk): r for r in _team_regions(request.user)}
+    region = regions.get(request.POST.get("region", ""))
+    if region is None:
+        raise Http404
+    if not form.is_valid():
+        for errors in form.errors.values():
+            messages.error(request, str(errors[0]))
+        return redirect("party:volunteers")
+    try:
+        team = volunteer_team_create(
+            actor=request.user,
+            name=form.cleaned_data["name"],
+            region=region,
+            description=form.cleaned_data["description"],
+        )
+    except WanggeError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, _("已建立志愿服务队“%(n)s”。") % {"n": team.name})
+    return redirect("party:volunteers")
+
+
+@party_page(CHANGE_VOLUNTEER)
+@require_POST
+def volunteer_team(request: HttpRequest, pk: int) -> HttpResponse:
+    """Add a volunteer to a team of the area."""
+    volunteer = sel.access_volunteer(request.user, pk)
+    team = sel.access_team(request.user, request.POST.get("team", ""))
+    try:
+        volunteer_team_add(actor=request.user, team=team, volunteer=volunteer)
+    except WanggeError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(
+            request, _("已将%(v)s加入%(t)s。") % {"v": volunteer.person.name, "t": team.name}
+        )
+    return redirect("party:volunteers")
 
 
 # --- orders ------------------------------------------------------------------------------

@@ -26,6 +26,12 @@ from .orgs import (
     party_org_set_secretary,
 )
 from .points import points_adjust, points_award
+from .selfservice import (
+    person_of_user,
+    timebank_spend_self,
+    volunteer_register_self,
+    volunteer_team_add,
+)
 from .timebank import (
     account_for_org,
     account_for_person,
@@ -55,6 +61,7 @@ __all__ = [
     "party_org_dissolve",
     "party_org_expire_due",
     "party_org_set_secretary",
+    "person_of_user",
     "points_adjust",
     "points_award",
     "service_match_batch",
@@ -62,7 +69,10 @@ __all__ = [
     "service_order_escalate_due",
     "timebank_check",
     "timebank_exchange",
+    "timebank_spend_self",
     "timebank_transfer",
     "volunteer_register",
+    "volunteer_register_self",
+    "volunteer_team_add",
     "volunteer_team_create",
 ]

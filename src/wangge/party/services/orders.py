@@ -460,6 +460,10 @@ def _after(action: str, order: ServiceOrder, actor: Any, now: datetime, helper_b
             kind=NotificationKind.STATE,
             title=_("服务订单已改派：%(c)s") % {"c": order.code},
         )
+    if action == "cancel":
+        from .selfservice import refund_order_payments
+
+        refund_order_payments(order=order, actor=actor)
     if action == "decline":
         _notify_dispatchers(order, _("党员拒单，请重新派单：%(c)s") % {"c": order.code})
     if action == "check_out":

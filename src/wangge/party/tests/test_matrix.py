@@ -27,7 +27,7 @@ from wangge.party.choices import OrderState
 from wangge.party.models import ServiceOrder
 from wangge.party.services import activity_plan, dual_report_request
 
-from .factories import make_member, make_order
+from .factories import make_member, make_order, make_volunteer
 
 pytestmark = pytest.mark.django_db
 
@@ -52,6 +52,15 @@ COVERED = {
     "GET /api/v1/party/orders/{order_id}/candidates",
     "POST /api/v1/party/orders/{order_id}/transitions",
     "GET /api/v1/party/me",
+    "party:time_exchange",
+    "party:volunteer_register",
+    "party:volunteers",
+    "party:team_create",
+    "party:volunteer_team",
+    "GET /api/v1/party/volunteers",
+    "POST /api/v1/party/volunteers",
+    "GET /api/v1/party/me/statement",
+    "POST /api/v1/party/me/exchange",
 }
 
 
@@ -357,3 +366,176 @@ def test_api_order_create_and_me(world, scenario):
         assert created.region_path.startswith(world.grid_in.path if scenario == "in" else "/")
         if scenario == "none":
             assert created.requester == world.users["none"]
+
+
+# --- volunteers and the time bank (issue 5 follow-up) ------------------------------------------
+@dataclass
+class Volunteers:
+    vol_in: Any
+    vol_out: Any
+    team_in: Any
+    team_out: Any
+
+
+@pytest.fixture
+def vols(world) -> Volunteers:
+    from wangge.party.services import volunteer_team_create
+
+    return Volunteers(
+        vol_in=make_volunteer(world.grid_in, specialties=["law"]),
+        vol_out=make_volunteer(world.grid_out, specialties=["law"]),
+        team_in=volunteer_team_create(actor=None, name="IN-TEAM", region=world.grid_in),
+        team_out=volunteer_team_create(actor=None, name="OUT-TEAM", region=world.grid_out),
+    )
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS)
+def test_volunteer_list_page(world, vols, scenario):
+    r = client_for(world, scenario).get("/party/volunteers/")
+    if scenario == "anon":
+        return _login(r)
+    if scenario == "none":
+        assert r.status_code == 403
+        return
+    assert r.status_code == 200
+    body = r.content.decode()
+    assert vols.vol_in.person.name in body and "IN-TEAM" in body
+    assert vols.vol_out.person.name not in body and "OUT-TEAM" not in body
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS)
+def test_team_create_and_add_pages(world, vols, scenario):
+    from wangge.party.models import VolunteerTeam
+
+    grid = world.grid_out if scenario == "out" else world.grid_in
+    vol = vols.vol_out if scenario == "out" else vols.vol_in
+    team = vols.team_out if scenario == "out" else vols.team_in
+    c = client_for(world, scenario)
+    created = c.post("/party/volunteers/teams/", {"region": grid.pk, "name": "NEW-TEAM"})
+    added = c.post(f"/party/volunteers/{vol.pk}/team/", {"team": team.pk})
+    if scenario == "anon":
+        _login(created)
+        _login(added)
+    elif scenario == "none":
+        assert created.status_code == 403 and added.status_code == 403
+    elif scenario == "out":
+        assert created.status_code == 404 and added.status_code == 404
+    else:
+        assert created.status_code == 302 and added.status_code == 302
+    assert VolunteerTeam.objects.filter(name="NEW-TEAM").exists() == (scenario == "in")
+    vol.refresh_from_db()
+    assert (vol.team_id == team.pk) == (scenario == "in")
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS)
+def test_volunteer_register_page(world, scenario):
+    """Every signed-in resident may open it; "in" is a member (a register person) who
+    registers with their own community; "none" has no register record: refused."""
+    from wangge.party.models import Volunteer
+
+    c = client_for(world, scenario)
+    if scenario == "in":
+        c.force_login(world.member_in.user)
+    get = c.get("/party/volunteer/")
+    post = c.post(
+        "/party/volunteer/",
+        {"specialties": ["law"], "weekdays": ["1"], "periods": ["morning"], "capacity": "1"},
+    )
+    if scenario == "anon":
+        _login(get)
+        _login(post)
+        return
+    assert get.status_code == 200
+    if scenario == "in":
+        assert post.status_code == 302
+        v = Volunteer.objects.get(user=world.member_in.user)
+        assert v.region == world.grid_in.parent
+    else:
+        assert post.status_code == 422
+        assert not Volunteer.objects.filter(user=c.session.get("_auth_user_id")).exists()
+
+
+def _fund(world, member, minutes: int) -> None:
+    from wangge.party.choices import TransferKind
+    from wangge.party.services import account_for_org, account_for_person, timebank_transfer
+
+    timebank_transfer(
+        actor=None,
+        debit=account_for_org(member.branch),
+        credit=account_for_person(member.person),
+        minutes=minutes,
+        kind=TransferKind.SERVICE,
+        reason="服务存入",
+    )
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS)
+def test_time_exchange_page(world, scenario):
+    """Personal: "in" is member 甲 spending their own minutes; nobody can touch another
+    person's account (member 乙 of street 2 keeps theirs whatever happens)."""
+    from wangge.party.services import account_for_person
+
+    _fund(world, world.member_in, 100)
+    _fund(world, world.member_out, 100)
+    c = client_for(world, scenario)
+    if scenario == "in":
+        c.force_login(world.member_in.user)
+    r = c.post("/party/me/exchange/", {"minutes": "30", "reason": "理发"})
+    if scenario == "anon":
+        _login(r)
+    else:
+        assert r.status_code == 302
+    expected = 70 if scenario == "in" else 100
+    assert account_for_person(world.member_in.person).balance == expected
+    assert account_for_person(world.member_out.person).balance == 100
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS)
+def test_api_volunteers(world, vols, scenario):
+    c = client_for(world, scenario)
+    r = c.get("/api/v1/party/volunteers")
+    if scenario == "anon":
+        assert r.status_code == 401
+        return
+    assert r.status_code == 200
+    ids = {v["id"] for v in r.json()}
+    if scenario == "none":
+        assert ids == set()
+    else:
+        assert vols.vol_in.pk in ids and vols.vol_out.pk not in ids
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS)
+def test_api_register_self_statement_and_exchange(world, scenario):
+    from wangge.party.models import Volunteer
+
+    _fund(world, world.member_in, 100)
+    c = client_for(world, scenario)
+    if scenario in ("in", "out"):
+        c.force_login(world.member_in.user)
+    reg = _api_post(
+        c, "/api/v1/party/volunteers", {"specialties": ["law"], "availability": [[1, 480, 720]]}
+    )
+    st = c.get("/api/v1/party/me/statement")
+    ex = _api_post(c, "/api/v1/party/me/exchange", {"minutes": 25, "reason": "保洁"})
+    if scenario == "anon":
+        assert [reg.status_code, st.status_code, ex.status_code] == [401] * 3
+        return
+    assert st.status_code == 200
+    if scenario == "none":
+        assert reg.status_code == 422 and ex.status_code == 422
+        assert st.json() == {"balance": 0, "entries": []}
+        return
+    if scenario == "in":
+        assert reg.status_code == 201 and ex.status_code == 201
+        assert ex.json()["balance"] == 75 and st.json()["balance"] == 100
+    else:
+        # The second registration is a conflict; only one's own community is ever used.
+        assert reg.status_code == 201
+        again = _api_post(
+            c, "/api/v1/party/volunteers", {"specialties": ["law"], "availability": []}
+        )
+        assert again.status_code == 409
+    v = Volunteer.objects.get(user=world.member_in.user)
+    assert v.region_path.startswith(world.grid_in.parent.path)
+    assert not Volunteer.objects.filter(region_path__startswith=world.grid_out.path).exists()
