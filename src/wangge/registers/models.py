@@ -226,7 +226,22 @@ class Person(GridBound):
             )
         ]
         indexes = [
-            models.Index(fields=["grid", "birth_date"], name="person_grid_birth"),
+            # Covers the grid profile's people aggregate (every column it reads), so the count
+            # is an index-only range whose cost follows the grid, not the city.
+            models.Index(
+                fields=[
+                    "grid",
+                    "erased_at",
+                    "birth_date",
+                    "is_floating",
+                    "is_left_behind",
+                    "is_elderly_alone",
+                    "is_disabled",
+                    "is_low_income",
+                    "is_veteran",
+                ],
+                name="person_grid_profile",
+            ),
             models.Index(
                 fields=["grid"], name="person_elderly_alone", condition=Q(is_elderly_alone=True)
             ),
