@@ -85,18 +85,21 @@ class RejectNulMiddleware:
         if request.method not in ("POST", "PUT", "PATCH", "DELETE"):
             return False
         content_type = request.content_type or ""
-        if content_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
-            try:
-                return any_nul(request.POST)
-            except Exception:  # a malformed body is the view's to refuse, in its own shape
-                return False
-        if content_type.endswith("json"):
-            try:
-                body = request.body
-            except Exception:  # too large: Django's own error follows in the view
-                return False
+        form = content_type in ("application/x-www-form-urlencoded", "multipart/form-data")
+        if not (form or content_type.endswith("json")):
+            return False
+        # Only bodies Django would hold in memory anyway: reading a larger one here would either
+        # raise (the view must answer 413 in its own shape) or consume the upload stream.
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        if limit is not None and int(request.META.get("CONTENT_LENGTH") or 0) > limit:
+            return False
+        body = request.body
+        if not form:
             return b"\x00" in body or b"\\u0000" in body.lower()
-        return False
+        try:
+            return any_nul(request.POST)  # parsed from the body read above
+        except Exception:  # a malformed body is the view's to refuse, in its own shape
+            return False
 
     @staticmethod
     def _refuse(request: HttpRequest) -> HttpResponse:
