@@ -30,10 +30,8 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import shutil
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -49,6 +47,7 @@ from bench_intake import (
     free_port,
     pg_admin,
     python,
+    run_databases,
     run_wrk,
     say,
     wait_ready,
@@ -249,29 +248,7 @@ def main(argv: list[str]) -> int:
         f"-t{args.threads} -c{args.connections} -d{args.duration}s ({args.warmup} s warm-up) · "
         f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}"
     )
-    results = []
-    for db in [d.strip() for d in args.db.split(",") if d.strip()]:
-        workdir = Path(tempfile.mkdtemp(prefix=f"wangge-bench-open311-{db}-"))
-        try:
-            results.append(bench_db(args, db, workdir))
-        finally:
-            shutil.rmtree(workdir, ignore_errors=True)
-    say()
-    status = 0
-    for result in results:
-        if result is None:
-            continue
-        if not result["ok"]:
-            say(f"  [FAIL] {result['db']}: errors during the run, no ratio")
-            status = 1
-            continue
-        ok = result["ratio"] >= TARGET
-        say(
-            f"  [{'ok' if ok else 'MISS'}] {result['db']}: Open311 / internal intake "
-            f"{result['ratio']:.2f} (target ≥ {TARGET})"
-        )
-        status = status or (0 if ok else 1)
-    return status
+    return run_databases(args, "open311", bench_db, TARGET, "Open311 / internal intake")
 
 
 if __name__ == "__main__":
