@@ -17,3 +17,5 @@ class AnalyticsConfig(AppConfig):
         rollups.connect()
         # Checked daily; computes last month's assessments and reports once per period.
         register_periodic("analytics.monthly", timedelta(days=1), tasks.monthly_run)
+        # Keeps the rollup journal short when nobody reads the rollups (readers fold too).
+        register_periodic("analytics.fold_rollups", timedelta(minutes=1), tasks.fold_rollups)

@@ -22,6 +22,17 @@ def _measure(label: Any) -> models.BigIntegerField:
     return models.BigIntegerField(label, default=0)
 
 
+class FreshRollupManager(models.Manager["CaseRollup"]):
+    """Every read of the rollups first folds the pending deltas into them (see
+    :mod:`wangge.analytics.journal`), so a reader sees every committed case write."""
+
+    def get_queryset(self) -> models.QuerySet[CaseRollup]:
+        from .journal import fold
+
+        fold()
+        return super().get_queryset()
+
+
 class CaseRollup(models.Model):
     """Sums of per-case measures for the cases *reported* in one bucket (a day or a month), in
     one region (every ancestor of the case's grid has its own row), broken down by one
@@ -55,6 +66,8 @@ class CaseRollup(models.Model):
     dispatches = _measure(_("派遣次数"))
     misdispatches = _measure(_("退回改派次数"))
 
+    objects = FreshRollupManager()
+
     class Meta:
         default_permissions = ()
         permissions = [("view_dashboard", _("查看指挥中心(一屏观全域)"))]
@@ -68,6 +81,21 @@ class CaseRollup(models.Model):
 
     def __str__(self) -> str:
         return f"{self.grain}{self.bucket} r{self.region_id} {self.dim}={self.value}"
+
+
+class RollupDelta(models.Model):
+    """One case write's change to the rollups, not yet folded into ``CaseRollup``: appended in
+    the case's own transaction (no shared row is touched there), folded in batches by the next
+    reader or the periodic job (:mod:`wangge.analytics.journal`)."""
+
+    id = models.BigAutoField(primary_key=True)
+    rows = models.TextField()  # JSON: [[grain, bucket, region_id, dim, value, [measures…]], …]
+
+    class Meta:
+        default_permissions = ()
+
+    def __str__(self) -> str:
+        return f"rollup delta {self.pk}"
 
 
 class AssessmentScheme(models.Model):

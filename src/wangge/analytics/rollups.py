@@ -2,10 +2,11 @@
 
 Incremental: the case services emit ``case.created`` / ``case.transitioned`` inside their
 transaction; the handlers below turn the change into a delta of measures per rollup key
-(:func:`facts.delta`) and add it with one ``INSERT … ON CONFLICT DO UPDATE SET n = n + excluded.n``
-(the same statement on SQLite and PostgreSQL). A transition also reads the case's dispatch counts
-from its timeline (one indexed query), and the suspension periods when the handling interval
-changed. So a case write costs one upsert, plus one or two small reads.
+(:func:`facts.delta`) and append it to the journal (:mod:`.journal`: one insert, no shared row
+locked in the case's transaction). Readers and a periodic job fold the journal into the rollups
+with ``INSERT … ON CONFLICT DO UPDATE SET n = n + excluded.n`` (the same statement on SQLite and
+PostgreSQL). A transition also reads the case's dispatch counts from its timeline (one indexed
+query), and the suspension periods when the handling interval changed.
 
 Rebuild: every case is read once (ordered by id, with its timeline counts merged in by id),
 its measures are staged in a temporary table and aggregated by SQL into the rollup keys; the
@@ -26,6 +27,7 @@ from django.db.models import Count
 
 from wangge.cases.deadlines import load_calendar
 
+from . import journal
 from .facts import (
     DISPATCH_ACTIONS,
     MEASURES,
@@ -65,23 +67,42 @@ def clock() -> WorkClock:
 def _upsert_sql(rows: int) -> str:
     cols = (*KEY_COLUMNS, *MEASURES)
     one = "(" + ", ".join(["%s"] * len(cols)) + ")"
-    sets = ", ".join(f"{m} = {TABLE}.{m} + excluded.{m}" for m in MEASURES)
     return (
         f"INSERT INTO {TABLE} ({', '.join(cols)}) VALUES {', '.join([one] * rows)} "  # noqa: S608 - identifiers are constants
-        f"ON CONFLICT ({CONFLICT}) DO UPDATE SET {sets}"
+        f"ON CONFLICT ({CONFLICT}) DO UPDATE SET {_SETS}"
     )
 
 
+_SETS = ", ".join(f"{m} = {TABLE}.{m} + excluded.{m}" for m in MEASURES)
+_PG_TYPES = ("text", "date", "bigint", "text", "text", *(["bigint"] * len(MEASURES)))
+# PostgreSQL: one statement text for any number of rows (one array per column), so neither
+# psycopg nor the server parses a new statement per batch size.
+_UNNEST_SQL = (
+    f"INSERT INTO {TABLE} ({', '.join((*KEY_COLUMNS, *MEASURES))}) "  # noqa: S608 - identifiers are constants
+    f"SELECT * FROM unnest({', '.join(f'%s::{t}[]' for t in _PG_TYPES)}) "
+    f"ON CONFLICT ({CONFLICT}) DO UPDATE SET {_SETS}"
+)
+CHUNK = 500  # rows per statement (SQLite allows 32,766 parameters; 27 per row)
+
+
 def apply_delta(rows: dict[Key, list[int]]) -> int:
-    """Add ``rows`` to the rollups in one statement; returns the number of keys touched."""
+    """Add ``rows`` to the rollups (one statement per ``CHUNK`` rows); returns the number of
+    keys touched. Keys are sorted, so concurrent folders lock shared rows in the same order."""
     if not rows:
         return 0
-    params: list[Any] = []
-    for key, vec in rows.items():
-        params.extend(key)
-        params.extend(vec)
+    items = sorted(rows.items())
     with connection.cursor() as cursor:
-        cursor.execute(_upsert_sql(len(rows)), params)
+        for start in range(0, len(items), CHUNK):
+            part = items[start : start + CHUNK]
+            if connection.vendor == "postgresql":
+                columns = list(zip(*((*key, *vec) for key, vec in part), strict=True))
+                cursor.execute(_UNNEST_SQL, [list(c) for c in columns])
+            else:
+                params: list[Any] = []
+                for key, vec in part:
+                    params.extend(key)
+                    params.extend(vec)
+                cursor.execute(_upsert_sql(len(part)), params)
     return len(rows)
 
 
@@ -104,7 +125,7 @@ def _history(case_id: int) -> tuple[int, int]:
 
 
 def on_case_created(*, case: Any, **_: Any) -> None:
-    apply_delta(delta(None, facts_of(case), clock()))
+    journal.record(delta(None, facts_of(case), clock()))
 
 
 def on_case_transitioned(*, case: Any, previous: Any, action: str, **_: Any) -> None:
@@ -127,7 +148,7 @@ def on_case_transitioned(*, case: Any, previous: Any, action: str, **_: Any) -> 
             before.suspended_seconds = suspended_within(periods, *both[0], c)
             after.suspended_seconds = suspended_within(periods, *both[1], c)
     # Unchanged handling intervals leave suspended_seconds at 0 on both sides: equal terms.
-    apply_delta(delta(before, after, clock()))
+    journal.record(delta(before, after, clock()))
 
 
 def connect() -> None:
@@ -498,7 +519,8 @@ def _diff(cursor: Any, result: RebuildResult, samples: int) -> None:
 @transaction.atomic
 def rollups_rebuild(*, replace: bool = True, samples: int = 10) -> RebuildResult:
     """Recompute every rollup row from the raw cases; report and (with ``replace``) fix any
-    difference. Concurrent case writes wait (their handlers need the rollup table)."""
+    difference. The journal is folded first; concurrent case writes wait (their handlers
+    append to the journal, locked until the rebuild commits)."""
     from wangge.geo.models import Region
 
     result = RebuildResult()
@@ -506,6 +528,9 @@ def rollups_rebuild(*, replace: bool = True, samples: int = 10) -> RebuildResult
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             cursor.execute(f"LOCK TABLE {TABLE} IN SHARE ROW EXCLUSIVE MODE")
+            # Case writes append to the journal: they wait until the rebuild commits.
+            cursor.execute(f"LOCK TABLE {journal.JOURNAL} IN SHARE ROW EXCLUSIVE MODE")
+        journal.fold()  # what is stored must include every committed case write
         _create_temp_tables(cursor)
         pairs = (
             (pk, int(a))

@@ -41,3 +41,11 @@ def monthly_run() -> dict[str, Any]:
     from .reports import monthly_reports
 
     return {"runs": scheduled_assessments(), "reports": monthly_reports()}
+
+
+@task()
+def fold_rollups() -> dict[str, Any]:
+    """Fold the pending rollup deltas (every minute; readers fold too, see .journal)."""
+    from .journal import fold
+
+    return {"folded": fold()}
