@@ -19,7 +19,7 @@ from typing import Any
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy
 
 from wangge.accounts.permissions import path_filter, scope_paths
 from wangge.core.exceptions import NotFound
@@ -36,27 +36,27 @@ from .periods import Period
 PARTY_INDICATORS: list[Indicator] = [
     Indicator(
         "order_close_rate",
-        _lazy("服务工单办结率"),
+        gettext_lazy("服务工单办结率"),
         "rate",
         True,
-        _lazy(
+        gettext_lazy(
             "办结数 ÷（工单数 − 已取消数）。工单：期内点单、由本支部派单的服务工单；"
             "办结：现为待评价或已评单。"
         ),
     ),
     Indicator(
         "order_satisfaction",
-        _lazy("群众评单满意率"),
+        gettext_lazy("群众评单满意率"),
         "rate",
         True,
-        _lazy("评4分或5分的工单数 ÷ 已评价的工单数（期内点单、由本支部派单的服务工单）。"),
+        gettext_lazy("评4分或5分的工单数 ÷ 已评价的工单数（期内点单、由本支部派单的服务工单）。"),
     ),
     Indicator(
         "activity_participation",
-        _lazy("组织生活参与率"),
+        gettext_lazy("组织生活参与率"),
         "rate",
         True,
-        _lazy(
+        gettext_lazy(
             "签到人次 ÷ 应到人次。活动：本支部期内开始、未取消且已开始的组织生活；应到人次：每次"
             "活动计本支部现有党员（在册的本支部党员及临时编入党员）人数；签到人次只计这些党员。"
         ),

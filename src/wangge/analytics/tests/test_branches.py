@@ -301,3 +301,20 @@ def test_default_items_keep_satisfaction_above_activity():
     assert weights["satisfaction"] >= weights.get("filed", 0)
     assert {i["indicator"] for i in BRANCH_ITEMS} <= set(ALL_BY_CODE)
     assert not {i["indicator"] for i in DEFAULT_ITEMS} & set(PARTY_BY_CODE)
+
+
+def test_branch_indicators_and_labels_have_english_translations():
+    from django.utils import translation
+
+    from wangge.analytics.choices import ObjectKind
+
+    with translation.override("en"):
+        names = [str(i.name) for i in PARTY_BY_CODE.values()]
+        definitions = [str(i.definition) for i in PARTY_BY_CODE.values()]
+        assert names == [
+            "Service order completion rate",
+            "Residents' satisfaction with service orders",
+            "Party activity participation",
+        ]
+        assert not any("\u4e00" <= c <= "\u9fff" for d in definitions for c in d)
+        assert str(ObjectKind.PARTY_BRANCH.label) == "Party branch"
