@@ -176,7 +176,18 @@ def assessment_run(request: HttpRequest) -> HttpResponseBase:
 def run_detail(request: HttpRequest, pk: int) -> HttpResponseBase:
     run = branches.access_run(request.user, pk)
     results = list(branches.result_list_for_user(request.user, run))
-    return render(request, "analytics/run_detail.html", {"run": run, "results": results})
+    # Each explanation line carries its indicator's definition (a tooltip), 党支部 ones included.
+    defs = {code: str(i.definition) for code, i in branches.ALL_BY_CODE.items()}
+    rows = [
+        {
+            "result": r,
+            "lines": [
+                {"text": d["text"], "definition": defs.get(d["indicator"], "")} for d in r.details
+            ],
+        }
+        for r in results
+    ]
+    return render(request, "analytics/run_detail.html", {"run": run, "rows": rows})
 
 
 # --- reports -------------------------------------------------------------------------------

@@ -264,7 +264,8 @@ def test_a_branch_secretary_sees_their_branch_only(october, pw, county_run):
     assert response.status_code == 200
     page = response.content.decode()
     assert branch.name in page and pw.branch(world.tree.grids[1]).name not in page
-    assert "服务工单办结率" in page  # the explanation of each score
+    assert "服务工单办结率 75.0% →" in page  # the explanation of each score, with its definition
+    assert 'title="办结数 ÷（工单数 − 已取消数）' in page
 
 
 def test_out_of_area_runs_answer_404_and_strangers_403(october, pw):
