@@ -72,6 +72,10 @@ def test_command_centre_drills_down_and_updates_live(
     assert page.locator("[data-chart=state] canvas").count() == 1  # ECharts drew
     # The tooltip explains the formula.
     assert "应结案数" in page.locator("[data-testid=kpi-close_rate]").get_attribute("title")
+    # The hotspot panel says when its (cached) analysis was computed.
+    page.wait_for_function(
+        "document.querySelector('[data-testid=hotspot-computed]').textContent.includes('计算于')"
+    )
     page.screenshot(path=f"{SCREENSHOT_DIR}/wangge_command_centre.png", full_page=True)
 
     # Live: a case filed now shows up without a reload (poll every second).

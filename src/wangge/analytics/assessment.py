@@ -1,7 +1,7 @@
 """Assessment (考核): schemes as data, scoring rules, computing and ranking results.
 
-A scheme scores one kind of object (grid, community, street, department, worker) under a
-region, monthly or quarterly. Each item is an indicator with a weight (weights sum to 100) and
+A scheme scores one kind of object (grid, community, street, department, worker, 党支部) under
+a region, monthly or quarterly. Each item is an indicator with a weight (weights sum to 100) and
 a rule that turns the indicator's value into a share of the weight:
 
 * ``linear`` — ``{"zero": a, "full": b}``: no points at ``a``, the whole weight at ``b``, linear
@@ -31,8 +31,9 @@ from wangge.core.exceptions import PermissionDenied, ValidationError
 from wangge.geo.choices import Level
 from wangge.geo.models import Region
 
+from .branches import ALL_BY_CODE, PARTY_BY_CODE, branch_objects, fmt
 from .choices import Dim, ObjectKind, PeriodKind, RuleKind, RunStatus
-from .indicators import ACTIVITY, BY_CODE, SATISFACTION, compute, empty_sums, fmt
+from .indicators import ACTIVITY, SATISFACTION, compute, empty_sums
 from .models import AssessmentResult, AssessmentRun, AssessmentScheme, AssessmentSchemeVersion
 from .periods import Period, parse_period
 from .selectors import breakdown, overdue_by, overdue_by_prefix, sums_by_region
@@ -75,11 +76,46 @@ DEFAULT_ITEMS: list[dict[str, Any]] = [
     },
     {"indicator": "filed", "weight": 10, "rule": {"kind": "linear", "zero": 0, "full": 20}},
 ]
+# 党支部: the cases of the bound grid/community and the branch's own service and activities.
+# Satisfaction (cases 20 + service orders 15) weighs more than the activity count (立案数, 0).
+# Only rates: a branch with nothing to show in the period has no value at all (score 0), not
+# full marks for "0 overdue" (overdue cases already lower 按期结案率 through 应结案数).
+BRANCH_ITEMS: list[dict[str, Any]] = [
+    {
+        "indicator": "on_time_close_rate",
+        "weight": 25,
+        "rule": {"kind": "linear", "zero": 0.5, "full": 0.95},
+    },
+    {
+        "indicator": "satisfaction",
+        "weight": 20,
+        "rule": {"kind": "linear", "zero": 0.6, "full": 0.95},
+    },
+    {
+        "indicator": "order_close_rate",
+        "weight": 20,
+        "rule": {"kind": "linear", "zero": 0.5, "full": 0.95},
+    },
+    {
+        "indicator": "order_satisfaction",
+        "weight": 15,
+        "rule": {"kind": "linear", "zero": 0.6, "full": 0.95},
+    },
+    {
+        "indicator": "activity_participation",
+        "weight": 20,
+        "rule": {"kind": "linear", "zero": 0.3, "full": 0.9},
+    },
+]
 DEFAULT_SCHEMES = [
     ("community-monthly", _("社区月度考核"), ObjectKind.COMMUNITY, PeriodKind.MONTH),
     ("grid-monthly", _("网格月度考核"), ObjectKind.GRID, PeriodKind.MONTH),
     ("department-quarterly", _("职能部门季度考核"), ObjectKind.DEPARTMENT, PeriodKind.QUARTER),
+    ("branch-monthly", _("党支部月度考核"), ObjectKind.PARTY_BRANCH, PeriodKind.MONTH),
 ]
+DEFAULT_ITEMS_BY_KIND: dict[str, list[dict[str, Any]]] = {
+    ObjectKind.PARTY_BRANCH.value: BRANCH_ITEMS
+}
 
 
 def _number(value: Any, label: str) -> float:
@@ -91,16 +127,22 @@ def _number(value: Any, label: str) -> float:
         ) from exc
 
 
-def validate_items(items: Any) -> list[dict[str, Any]]:
-    """Check a scheme's items; returns them normalised. Raises ``ValidationError``."""
+def validate_items(items: Any, object_kind: str | None = None) -> list[dict[str, Any]]:
+    """Check a scheme's items; returns them normalised. Raises ``ValidationError``. The party
+    indicators (service orders, activities) only score 党支部 objects."""
     if not isinstance(items, list) or not items:
         raise ValidationError(_("考核方案至少需要一项指标。"), errors={"items": ["empty"]})
     out: list[dict[str, Any]] = []
     seen: set[str] = set()
     for item in items:
         code = str((item or {}).get("indicator") or "")
-        if code not in BY_CODE:
+        if code not in ALL_BY_CODE:
             raise ValidationError(_("未知指标：%(c)s") % {"c": code}, errors={"items": ["unknown"]})
+        if code in PARTY_BY_CODE and object_kind != ObjectKind.PARTY_BRANCH:
+            raise ValidationError(
+                _("指标“%(n)s”只能用于党支部考核。") % {"n": ALL_BY_CODE[code].name},
+                errors={"items": ["object_kind"]},
+            )
         if code in seen:
             raise ValidationError(
                 _("指标重复：%(c)s") % {"c": code}, errors={"items": ["duplicate"]}
@@ -203,7 +245,7 @@ def scheme_save(
         raise ValidationError(_("考核对象无效。"), errors={"object_kind": ["invalid"]})
     if period_kind not in PeriodKind.values:
         raise ValidationError(_("考核周期无效。"), errors={"period_kind": ["invalid"]})
-    clean_items = validate_items(items)
+    clean_items = validate_items(items, object_kind)
     clean_grades = validate_grades(grades)
     scheme = AssessmentScheme.objects.select_for_update().filter(code=code).first()
     before = _definition(scheme) if scheme else None
@@ -254,7 +296,7 @@ def default_schemes_create(region: Region | None = None) -> list[AssessmentSchem
                 object_kind=kind,
                 period_kind=period_kind,
                 region=region,
-                items=DEFAULT_ITEMS,
+                items=DEFAULT_ITEMS_BY_KIND.get(str(kind), DEFAULT_ITEMS),
             )
         )
     return made
@@ -310,7 +352,7 @@ def score(values: dict[str, Any], items: list[dict[str, Any]], grades: list[list
     for item in items:
         code, weight = item["indicator"], float(item["weight"])
         value = values.get(code)
-        name = str(BY_CODE[code].name)
+        name = str(ALL_BY_CODE[code].name)
         if value is None:
             details.append(
                 {
@@ -349,6 +391,8 @@ def _objects(scheme: AssessmentScheme, period: Period) -> list[dict[str, Any]]:
     """(object, indicator values) for every object the scheme covers."""
     region = scheme.region
     kind = scheme.object_kind
+    if kind == ObjectKind.PARTY_BRANCH:
+        return branch_objects(region, period)
     if kind in (ObjectKind.GRID, ObjectKind.COMMUNITY, ObjectKind.STREET):
         level = {
             ObjectKind.GRID.value: Level.GRID,

@@ -26,6 +26,7 @@ class ObjectKind(models.TextChoices):
     STREET = "street", _("街道")
     DEPARTMENT = "department", _("职能部门")
     WORKER = "worker", _("网格员/处置人员")
+    PARTY_BRANCH = "party_branch", _("党支部")
 
 
 class PeriodKind(models.TextChoices):

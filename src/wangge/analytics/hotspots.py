@@ -10,15 +10,26 @@ hotspot is a cell with q < 0.05 and at least 3 reports this week.
 Forecast: next week's reports per grid by exponential smoothing of weekly counts (α chosen on
 the older weeks), measured on the last 8 held-out weeks (each forecast only from the weeks
 before it) against two naive baselines: last week's count, and the mean of the last 4 weeks.
-The errors (MAE) of all three are reported as they come out."""
+The errors (MAE) of all three are reported as they come out.
+
+Page loads read, not recompute: :func:`hotspot_data` keeps its answer in the Django cache
+(Redis when configured) under the area, the day and the area's *version*, a token that every
+case write under the area replaces after commit (``case.created`` / ``case.transitioned`` for
+each ancestor of the case's grid) and that ``invalidate_all`` (a rollup rebuild) replaces for
+every area. The answer carries the time it was computed. With a per-process cache (no Redis)
+writes in another process are not seen, so answers also expire after ``CACHE_SECONDS``."""
 
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
+from uuid import uuid4
 
+from django.core.cache import cache
+from django.db import transaction
 from django.db.models import Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -214,10 +225,70 @@ def forecast_for(region: Region, *, today: date | None = None) -> Forecast:
     )
 
 
-def hotspot_data(region: Region) -> dict[str, Any]:
-    h = hotspots_for(region)
-    f = forecast_for(region)
+CACHE_SECONDS = 3600
+_VERSION = "analytics:hot:v:{}"
+_EPOCH = "analytics:hot:epoch"
+_DATA = "analytics:hot:d1:{}:{}:{}:{}"  # d1: the shape of the stored answer
+
+
+def _token(key: str) -> str:
+    token = cache.get(key)
+    if token is None:
+        cache.add(key, uuid4().hex, None)
+        token = cache.get(key) or ""
+    return str(token)
+
+
+def _bump(region_ids: Iterable[int]) -> None:
+    cache.set_many({_VERSION.format(pk): uuid4().hex for pk in set(region_ids)}, None)
+
+
+def invalidate_all() -> None:
+    """Every area's cached hotspots are stale (after a rollup rebuild or a bulk load)."""
+    cache.set(_EPOCH, uuid4().hex, None)
+
+
+def _path_ids(*paths: str | None) -> set[int]:
+    return {int(p) for path in paths if path for p in path.strip("/").split("/") if p.isdigit()}
+
+
+def on_case_created(*, case: Any, **_: Any) -> None:
+    ids = _path_ids(case.region_path)
+    transaction.on_commit(lambda: _bump(ids))
+
+
+def on_case_transitioned(*, case: Any, previous: Any = None, **_: Any) -> None:
+    ids = _path_ids(case.region_path, getattr(previous, "region_path", None))
+    transaction.on_commit(lambda: _bump(ids))
+
+
+def connect() -> None:
+    from wangge.core import events
+
+    events.subscribe("case.created", on_case_created)
+    events.subscribe("case.transitioned", on_case_transitioned)
+
+
+def hotspot_data(region: Region, *, today: date | None = None) -> dict[str, Any]:
+    """The hotspots and forecast of ``region`` as JSON-ready data, from the cache when nothing
+    under the area changed since they were computed (``computed_at`` says when)."""
+    today = today or _today()
+    key = _DATA.format(
+        region.pk, today.isoformat(), _token(_VERSION.format(region.pk)), _token(_EPOCH)
+    )
+    found = cache.get(key)
+    if found is not None:
+        return dict(found, cached=True)
+    data = compute_hotspot_data(region, today=today)
+    cache.set(key, data, CACHE_SECONDS)
+    return dict(data, cached=False)
+
+
+def compute_hotspot_data(region: Region, *, today: date | None = None) -> dict[str, Any]:
+    h = hotspots_for(region, today=today)
+    f = forecast_for(region, today=today)
     return {
+        "computed_at": timezone.localtime(timezone.now(), SHANGHAI).strftime("%Y-%m-%d %H:%M:%S"),
         "summary": h.summary(),
         "hotspots": [
             {

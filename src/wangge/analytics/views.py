@@ -20,6 +20,7 @@ from django.views.decorators.http import require_GET, require_POST
 from wangge.accounts.permissions import has_perm_anywhere
 from wangge.core.exceptions import NotFound, PermissionDenied, ValidationError
 
+from . import branches
 from . import selectors as sel
 from .indicators import INDICATORS
 from .periods import Period, parse_period
@@ -36,7 +37,7 @@ def analytics_staff(perm: str | None) -> Callable[[View], View]:
         @login_required
         def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
             allowed = (
-                sel.may_view_assessments(request.user)
+                branches.may_view_assessments(request.user)
                 if perm is None
                 else has_perm_anywhere(request.user, perm)
             )
@@ -131,7 +132,7 @@ def assessments(request: HttpRequest) -> HttpResponseBase:
     from .periods import previous_month
 
     schemes = list(sel.scheme_list_for_user(request.user))
-    runs = list(sel.run_list_for_user(request.user)[:50])
+    runs = list(branches.run_list_for_user(request.user)[:50])
     may_run = has_perm_anywhere(request.user, sel.RUN_ASSESSMENT)
     region = sel.default_area(request.user, sel.VIEW_REPORT)
     return render(
@@ -173,9 +174,20 @@ def assessment_run(request: HttpRequest) -> HttpResponseBase:
 @require_GET
 @analytics_staff(None)
 def run_detail(request: HttpRequest, pk: int) -> HttpResponseBase:
-    run = sel.access_run(request.user, pk)
-    results = list(sel.result_list_for_user(request.user, run))
-    return render(request, "analytics/run_detail.html", {"run": run, "results": results})
+    run = branches.access_run(request.user, pk)
+    results = list(branches.result_list_for_user(request.user, run))
+    # Each explanation line carries its indicator's definition (a tooltip), 党支部 ones included.
+    defs = {code: str(i.definition) for code, i in branches.ALL_BY_CODE.items()}
+    rows = [
+        {
+            "result": r,
+            "lines": [
+                {"text": d["text"], "definition": defs.get(d["indicator"], "")} for d in r.details
+            ],
+        }
+        for r in results
+    ]
+    return render(request, "analytics/run_detail.html", {"run": run, "rows": rows})
 
 
 # --- reports -------------------------------------------------------------------------------

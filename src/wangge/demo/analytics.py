@@ -12,6 +12,9 @@ def analytics_load(*, with_cases: bool = True) -> None:
 
     if with_cases:
         rollups_rebuild(samples=0)
+        from wangge.analytics.hotspots import invalidate_all
+
+        invalidate_all()
     default_schemes_create()
 
 

@@ -410,3 +410,109 @@ def party_households_map_layer(user: Any, grid_path: str | None) -> dict[str, An
         return None
     data = party_households_geojson(user, within=grid_path)
     return {"id": "party_households", "name": _("党员户"), "features": data["features"]}
+
+
+# --- for assessment (read by analytics, which is downstream of party) -----------------------------
+# Organisations scored as 党支部 assessment objects: the branches and the 社区(大)党委.
+ASSESSED_KINDS = (*BRANCH_KINDS, OrgKind.COMMUNITY_COMMITTEE)
+
+
+def assessable_orgs(region_path: str, start: Any, end: Any) -> list[PartyOrg]:
+    """Branches and community committees bound to a region under ``region_path`` that were in
+    force on some day of ``[start, end)`` (dates; a dissolved one counts if it was dissolved on or
+    after ``start``)."""
+    from datetime import timedelta
+
+    last = end - timedelta(days=1)
+    qs = (
+        PartyOrg.objects.filter(region_path__startswith=region_path, kind__in=ASSESSED_KINDS)
+        .filter(Q(start_date__isnull=True) | Q(start_date__lte=last))
+        .filter(Q(end_date__isnull=True) | Q(end_date__gte=start))
+        .filter(
+            Q(status=OrgStatus.ACTIVE)
+            | Q(dissolved_at__isnull=True)
+            | Q(dissolved_at__date__gte=start)
+        )
+        .select_related("region")
+        .order_by("region_path", "code")
+    )
+    return list(qs)
+
+
+def orgs_led_by(user: Any) -> list[int]:
+    """Ids of the organisations whose secretary is ``user``'s party member record."""
+    if not getattr(user, "is_authenticated", False):
+        return []
+    return list(PartyOrg.objects.filter(secretary__user=user).values_list("pk", flat=True))
+
+
+def branch_service_figures(
+    org_ids: list[int], start: Any, end: Any, *, now: Any = None
+) -> dict[int, dict[str, int]]:
+    """Per organisation, for the service orders it dispatches created in ``[start, end)``
+    (aware datetimes) and its activities starting then (not cancelled, already begun at ``now``):
+
+    ``orders`` (all), ``orders_cancelled``, ``orders_done`` (completed or rated),
+    ``orders_rated`` (a rating given), ``orders_satisfied`` (rated 4 or 5), ``activities``,
+    ``expected`` (Σ over those activities of the organisation's members now: active home members
+    plus attached members) and ``attended`` (sign-ins at those activities by those members)."""
+    from .choices import ActivityState, OrderState
+    from .models import Attendance
+
+    now = now or timezone.now()
+    keys = (
+        "orders",
+        "orders_cancelled",
+        "orders_done",
+        "orders_rated",
+        "orders_satisfied",
+        "activities",
+        "expected",
+        "attended",
+    )
+    out = {pk: dict.fromkeys(keys, 0) for pk in org_ids}
+    if not org_ids:
+        return out
+    rows = (
+        ServiceOrder.objects.filter(
+            branch_id__in=org_ids, created_at__gte=start, created_at__lt=end
+        )
+        .values("branch_id")
+        .annotate(
+            orders=Count("id"),
+            orders_cancelled=Count("id", filter=Q(state=OrderState.CANCELLED)),
+            orders_done=Count("id", filter=Q(state__in=[OrderState.COMPLETED, OrderState.RATED])),
+            orders_rated=Count("id", filter=Q(rating__isnull=False)),
+            orders_satisfied=Count("id", filter=Q(rating__gte=4)),
+        )
+        .order_by()
+    )
+    for row in rows:
+        out[row["branch_id"]].update({k: int(row[k]) for k in keys[:5]})
+    members: dict[int, set[int]] = {pk: set() for pk in org_ids}
+    for branch_id, member_id in PartyMember.objects.filter(
+        branch_id__in=org_ids, is_active=True
+    ).values_list("branch_id", "pk"):
+        members[branch_id].add(member_id)
+    through = PartyOrg.attached_members.through
+    for org_id, member_id in through.objects.filter(
+        partyorg_id__in=org_ids, partymember__is_active=True
+    ).values_list("partyorg_id", "partymember_id"):
+        members[org_id].add(member_id)
+    activities = dict(
+        Activity.objects.filter(
+            branch_id__in=org_ids, starts_at__gte=start, starts_at__lt=end, starts_at__lte=now
+        )
+        .exclude(state=ActivityState.CANCELLED)
+        .values_list("pk", "branch_id")
+    )
+    for branch_id in activities.values():
+        out[branch_id]["activities"] += 1
+        out[branch_id]["expected"] += len(members[branch_id])
+    for activity_id, member_id in Attendance.objects.filter(
+        activity_id__in=list(activities)
+    ).values_list("activity_id", "member_id"):
+        branch_id = activities[activity_id]
+        if member_id in members[branch_id]:
+            out[branch_id]["attended"] += 1
+    return out

@@ -137,6 +137,7 @@ def test_default_schemes_weigh_satisfaction_above_activity(world):
         "community-monthly",
         "grid-monthly",
         "department-quarterly",
+        "branch-monthly",
     }
 
 

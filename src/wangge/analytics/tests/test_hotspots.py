@@ -3,6 +3,7 @@ measured against naive baselines on held-out weeks."""
 
 from __future__ import annotations
 
+import io
 from datetime import date, datetime, time, timedelta
 
 import pytest
@@ -53,3 +54,78 @@ def test_the_forecast_reports_its_error_and_the_baselines(world):
     # Alternating 3, 4, 3, 4 …: last week is always off by 1, a 4-week mean by 0.5.
     assert f.mae_last_week == pytest.approx(1.0) and f.mae_mean4 == pytest.approx(0.5)
     assert 3 <= f.next_week[world.grid.code] <= 4
+
+
+@pytest.fixture
+def hot_client(world, monkeypatch):
+    """The commander's client on the hotspots endpoint, counting real computations."""
+    from django.core.cache import cache
+    from django.test import Client
+
+    from wangge.analytics import hotspots
+
+    cache.clear()
+    calls: list[int] = []
+    real = hotspots.compute_hotspot_data
+
+    def counted(*args, **kwargs):
+        calls.append(args[0].pk)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(hotspots, "compute_hotspot_data", counted)
+    client = Client()
+    client.force_login(world.commander)
+    yield client, calls
+    cache.clear()
+
+
+def _load(client, area):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as ctx:
+        response = client.get(f"/analytics/hotspots.json?area={area.code}")
+    assert response.status_code == 200
+    rollup_reads = [q for q in ctx.captured_queries if "analytics_caserollup" in q["sql"]]
+    return response.json(), len(rollup_reads)
+
+
+def test_a_second_page_load_reads_the_stored_answer(world, hot_client):
+    client, calls = hot_client
+    first, reads = _load(client, world.tree.county)
+    assert calls == [world.tree.county.pk] and reads > 0 and first["cached"] is False
+    second, reads = _load(client, world.tree.county)
+    assert calls == [world.tree.county.pk] and reads == 0 and second["cached"] is True
+    assert second["computed_at"] == first["computed_at"] and second["summary"] == first["summary"]
+
+
+def test_a_new_case_makes_the_next_load_recompute_its_areas_only(
+    world, hot_client, django_capture_on_commit_callbacks
+):
+    from django.utils import timezone
+
+    from .helpers import report
+
+    client, calls = hot_client
+    east = world.tree.streets[1]
+    _load(client, world.tree.county)
+    _load(client, east)
+    assert calls == [world.tree.county.pk, east.pk]
+    with django_capture_on_commit_callbacks(execute=True):
+        report(world, now=timezone.now())  # in grid 0, street 0
+    again, _reads = _load(client, world.tree.county)
+    assert again["cached"] is False and calls[-1] == world.tree.county.pk
+    _load(client, east)  # nothing changed under the other street
+    assert calls == [world.tree.county.pk, east.pk, world.tree.county.pk]
+
+
+def test_a_rollup_rebuild_invalidates_every_area(world, hot_client):
+    from django.core.management import call_command
+
+    client, calls = hot_client
+    _load(client, world.tree.county)
+    make_case(world, grid=world.grid, matter="06010")  # written directly: no event
+    assert _load(client, world.tree.county)[0]["cached"] is True
+    call_command("analytics", "rebuild-rollups", stdout=io.StringIO())
+    assert _load(client, world.tree.county)[0]["cached"] is False
+    assert len(calls) == 2

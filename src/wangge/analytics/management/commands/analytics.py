@@ -35,6 +35,10 @@ class Command(BaseCommand):
         started = time.perf_counter()
         result = rollups_rebuild(replace=not check, samples=samples)
         took = time.perf_counter() - started
+        if result.replaced:
+            from wangge.analytics.hotspots import invalidate_all
+
+            invalidate_all()
         self.stdout.write(
             f"{result.cases} cases → {result.rows} rollup rows in {took:.1f} s; "
             f"{result.missing} missing or different, {result.extra} extra."

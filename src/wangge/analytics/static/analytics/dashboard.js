@@ -210,6 +210,9 @@
         root.querySelector("[data-testid=forecast]").textContent = labels.forecast
           .replace("%(w)s", f.held_out).replace("%(m)s", fmt(f.mae_model))
           .replace("%(l)s", fmt(f.mae_last_week)).replace("%(a)s", fmt(f.mae_mean4));
+        if (d.computed_at && labels.computed) {
+          root.querySelector("[data-testid=hotspot-computed]").textContent = labels.computed.replace("%(t)s", d.computed_at);
+        }
         if (map && typeof L !== "undefined") {
           d.hotspots.forEach(function (h) {
             if (h.lat === null || h.lon === null) return;
