@@ -139,7 +139,10 @@ def on_case_transitioned(*, case: Any, previous: Any, action: str, **_: Any) -> 
         misdispatches=misdispatches - int(action in MISDISPATCH_ACTIONS),
     )
     both = (previous.dispatched_at, previous.handled_at), (case.dispatched_at, case.handled_at)
-    if both[0] != both[1] and (all(both[0]) or all(both[1])):
+    # Whenever either side has a handling interval: even an unchanged interval must be
+    # measured, because a state change moves the case's handle_seconds between the ``state``
+    # rows, and the row it leaves holds them net of the suspended time.
+    if all(both[0]) or all(both[1]):
         periods = list(
             Suspension.objects.filter(case_id=case.pk).values_list("started_at", "ended_at")
         )
@@ -147,7 +150,6 @@ def on_case_transitioned(*, case: Any, previous: Any, action: str, **_: Any) -> 
             c = clock()
             before.suspended_seconds = suspended_within(periods, *both[0], c)
             after.suspended_seconds = suspended_within(periods, *both[1], c)
-    # Unchanged handling intervals leave suspended_seconds at 0 on both sides: equal terms.
     journal.record(delta(before, after, clock()))
 
 

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('analytics', '0002_rollup_key_bucket_first'),
+        ('analytics', '0003_assessment_party_branch_objects'),
     ]
 
     operations = [
