@@ -285,7 +285,9 @@ def _validate_people(
         if policy != DuplicatePolicy.UPDATE:
             report.add(plan.row, "id_number", _("证件号码已登记(选择“更新已有记录”可更新)"))
         elif not has_perm_at(actor, "registers.change_person", hit[1]):
-            report.add(plan.row, "id_number", _("证件号码已在其他辖区登记，无法更新"))
+            # The same words person_create uses for any registered ID number: naming "another
+            # area" would let an importer probe where someone lives.
+            report.add(plan.row, "id_number", _("该证件号码已登记"))
         else:
             plan.existing_pk = hit[0]
         if (
@@ -304,7 +306,7 @@ def _validate_people(
             continue
         hh = found.get(no)
         if hh is not None and not has_perm_at(actor, "registers.add_person", hh.region_path):
-            report.add(plan.row, "household_no", _("户号已被其他辖区使用"))
+            report.add(plan.row, "household_no", _("户号已存在"))
             continue
         households[no] = hh if hh is not None else plan.person.grid
     return plans, households
@@ -424,7 +426,7 @@ def _validate_houses(
             )
             buildings[bcode] = building
         elif building.pk and not has_perm_at(actor, "registers.change_house", building.region_path):
-            report.add(row_no, "building_code", _("楼栋编码已被其他辖区使用"))
+            report.add(row_no, "building_code", _("楼栋编码已存在"))
             continue
         try:
             house = build_house(
@@ -478,7 +480,7 @@ def _validate_houses(
         elif policy != DuplicatePolicy.UPDATE:
             report.add(row_no, "code", _("房屋编码已登记(选择“更新已有记录”可更新)"))
         elif not has_perm_at(actor, "registers.change_house", hit[1]):
-            report.add(row_no, "code", _("房屋编码已在其他辖区登记，无法更新"))
+            report.add(row_no, "code", _("房屋编码已存在"))
         else:
             result.append((row_no, house, hit[0]))
     return result
@@ -553,7 +555,7 @@ def _validate_simple(
         elif policy != DuplicatePolicy.UPDATE:
             report.add(row_no, key_field, _("已登记(选择“更新已有记录”可更新)"))
         elif not has_perm_at(actor, perm, hit[1]):
-            report.add(row_no, key_field, _("已在其他辖区登记，无法更新"))
+            report.add(row_no, key_field, _("已登记"))
         else:
             result.append((row_no, obj, hit[0]))
     return result
