@@ -37,7 +37,7 @@ from .models import (
     SensitiveGroupCount,
     Visit,
 )
-from .services import O_PHONE, P_ID, P_PHONE, id_hash, person_sensitive, phone_hash
+from .services import O_PHONE, P_ID, P_PHONE, id_hashes, person_sensitive, phone_hashes
 
 NOT_FOUND = _("记录不存在或不在您的管辖范围内")
 
@@ -94,7 +94,7 @@ def person_search_q(query: str) -> Q:
     text = query.strip()
     compact = text.replace(" ", "").upper()
     if len(compact) >= 7 and compact[:-1].isdigit():
-        return Q(id_number_hash=id_hash(compact)) | Q(phone_hash=phone_hash(compact))
+        return Q(id_number_hash__in=id_hashes(compact)) | Q(phone_hash__in=phone_hashes(compact))
     return Q(name__startswith=text)
 
 

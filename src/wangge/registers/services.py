@@ -103,6 +103,16 @@ def phone_hash(phone: str) -> str:
     return crypto.blind_index(phone, H_PHONE)
 
 
+def id_hashes(number: str) -> list[str]:
+    """Lookup hashes of an ID number: the current index key's, plus the previous keys' while an
+    index-key rotation runs (search and de-duplication keep working throughout)."""
+    return crypto.blind_indexes(normalise_id_number(number), H_ID)
+
+
+def phone_hashes(phone: str) -> list[str]:
+    return crypto.blind_indexes(phone, H_PHONE)
+
+
 def parse_bool(value: Any) -> bool:
     if isinstance(value, bool):
         return value
@@ -319,7 +329,7 @@ def person_create(
     if sensitive and not has_perm_at(actor, "registers.view_sensitive", grid.path):
         raise PermissionDenied(_("您无权登记特殊人群信息"))
     person = build_person(grid=grid, sensitive=sensitive, **fields)
-    if Person.objects.filter(id_number_hash=person.id_number_hash).exists():
+    if Person.objects.filter(id_number_hash__in=id_hashes(fields["id_number"])).exists():
         raise Conflict(_("该证件号码已登记"), errors={"id_number": [str(_("该证件号码已登记"))]})
     for related in (household, house):
         if related is not None:
@@ -392,7 +402,9 @@ def person_update(
     fresh = build_person(grid=grid, sensitive=sensitive, **merged)
     if (
         fresh.id_number_hash != person.id_number_hash
-        and Person.objects.filter(id_number_hash=fresh.id_number_hash).exists()
+        and Person.objects.filter(id_number_hash__in=id_hashes(merged["id_number"]))
+        .exclude(pk=person.pk)
+        .exists()
     ):
         raise Conflict(_("该证件号码已登记"), errors={"id_number": [str(_("该证件号码已登记"))]})
     for field in (*PERSON_PLAIN_FIELDS, "flag_since", "id_type", "id_number_hash", "phone_hash"):
@@ -1039,40 +1051,79 @@ ENCRYPTED_COLUMNS: list[tuple[type[Any], str, str]] = [
     (Person, "sensitive_enc", P_SENSITIVE),
     (Organisation, "contact_phone_enc", O_PHONE),
 ]
+# Blind indexes and the ciphertext column each is recomputed from: (model, hash column,
+# encrypted column, its purpose, the hash function the services store).
+INDEXED_COLUMNS: list[tuple[type[Any], str, str, str, Any]] = [
+    (Person, "id_number_hash", "id_number_enc", P_ID, id_hash),
+    (Person, "phone_hash", "phone_enc", P_PHONE, phone_hash),
+    (Organisation, "contact_phone_hash", "contact_phone_enc", O_PHONE, phone_hash),
+]
+
+
+def _rotate_batch(model: type[Any], pks: list[int], counts: Counter[str]) -> None:
+    """Bring one batch under the current data and index keys. The rows are re-read under a
+    row lock, so a concurrent edit between the scan and the write is never overwritten."""
+    name = model._meta.model_name
+    enc = [(c, p) for m, c, p in ENCRYPTED_COLUMNS if m is model]
+    idx = [(h, c, p, f) for m, h, c, p, f in INDEXED_COLUMNS if m is model]
+    fields = ["pk", *(c for c, _p in enc), *(h for h, *_rest in idx)]
+    changed: list[Any] = []
+    dirty: set[str] = set()
+    with transaction.atomic():
+        for obj in model.objects.select_for_update().filter(pk__in=pks).only(*fields):
+            plain: dict[str, str] = {}
+            touched = False
+            for column, purpose in enc:
+                token = getattr(obj, column)
+                if crypto.needs_rotation(token):
+                    plain[column] = crypto.decrypt(token, purpose)
+                    setattr(obj, column, crypto.encrypt(plain[column], purpose))
+                    counts[f"{name}.{column}"] += 1
+                    dirty.add(column)
+                    touched = True
+            for hash_column, column, purpose, hasher in idx:
+                value = plain.get(column)
+                if value is None:
+                    value = crypto.decrypt(getattr(obj, column), purpose)
+                digest = hasher(value) if value else ""
+                if getattr(obj, hash_column) != digest:
+                    setattr(obj, hash_column, digest)
+                    counts[f"{name}.{hash_column}"] += 1
+                    dirty.add(hash_column)
+                    touched = True
+            if touched:
+                changed.append(obj)
+        if changed:
+            model.objects.bulk_update(changed, sorted(dirty), batch_size=500)
 
 
 def rotate_keys(*, actor: Any = None, batch_size: int = 2000) -> dict[str, int]:
-    """Re-encrypt every ciphertext not under the current key; resumable and idempotent (each
-    batch commits on its own, so an interrupted run continues where it stopped)."""
-    current = crypto.keyring().current_kid
+    """Re-encrypt every ciphertext not under the current data key and recompute every blind
+    index under the current index key (``WANGGE_PII_INDEX_KEY``) from the decrypted value.
+
+    Resumable and idempotent: each batch commits on its own and a second run changes nothing.
+    While it runs, lookups also accept hashes under ``WANGGE_PII_OLD_INDEX_KEYS``, so search and
+    de-duplication keep working; once it has finished the old index keys can be removed."""
+    ring = crypto.keyring()
     counts: Counter[str] = Counter()
-    for model, column, purpose in ENCRYPTED_COLUMNS:
+    for model in (Person, Organisation):
         last_pk = 0
         while True:
-            rows = list(
+            pks = list(
                 model.objects.filter(pk__gt=last_pk)
-                .exclude(**{column: ""})
                 .order_by("pk")
-                .values_list("pk", column)[:batch_size]
+                .values_list("pk", flat=True)[:batch_size]
             )
-            if not rows:
+            if not pks:
                 break
-            last_pk = rows[-1][0]
-            stale = [(pk, tok) for pk, tok in rows if crypto.key_id_of(tok) != current]
-            if stale:
-                with transaction.atomic():
-                    objs = [
-                        model(pk=pk, **{column: crypto.reencrypt(tok, purpose)})
-                        for pk, tok in stale
-                    ]
-                    model.objects.bulk_update(objs, [column], batch_size=500)
-                counts[f"{model._meta.model_name}.{column}"] += len(stale)
+            last_pk = pks[-1]
+            _rotate_batch(model, pks, counts)
     with transaction.atomic():
         audit_log(
             actor=actor or "system",
             action="registers.rotate_key",
             object_type="registers.keyring",
-            object_id=current,
-            after=dict(counts),
+            object_id=ring.current_kid,
+            after={**dict(counts), "index_key": ring.index_kid},
         )
     return dict(counts)

@@ -28,6 +28,7 @@ from wangge.core.audit import audit_log
 from wangge.core.exceptions import ValidationError
 from wangge.geo.models import Region
 
+from .. import crypto
 from ..choices import (
     ComponentStatus,
     DuplicatePolicy,
@@ -46,6 +47,7 @@ from ..services import (
     build_person,
     choice_value,
     clean_sensitive,
+    id_hashes,
     parse_bool,
     parse_date,
     parse_float,
@@ -197,6 +199,8 @@ class _PersonPlan:
     household_no: str
     sensitive: dict[str, dict[str, Any]] | None  # None: the import does not touch them
     existing_pk: int | None = None
+    # Hashes of the ID number under previous index keys (only during an index-key rotation).
+    old_hashes: list[str] = field(default_factory=list)
 
 
 def _validate_people(
@@ -207,6 +211,7 @@ def _validate_people(
     grids.preload({cell_text(r.get("grid")) for _n, r in records})
     plans: list[_PersonPlan] = []
     seen: dict[str, int] = {}
+    rotating = bool(crypto.keyring().old_index_keys)
     for index, (row_no, rec) in enumerate(records, 1):
         row = _Row(report, row_no, rec)
         grid = _grid(row, grids)
@@ -273,13 +278,24 @@ def _validate_people(
             seen[person.id_number_hash] = row_no
             column_present = "special_groups" in sheet.keys
             plans.append(
-                _PersonPlan(row_no, person, household_no, groups if column_present else None)
+                _PersonPlan(
+                    row_no,
+                    person,
+                    household_no,
+                    groups if column_present else None,
+                    old_hashes=id_hashes(id_number or "")[1:] if rotating else [],
+                )
             )
         _tick(progress, index, len(records))
-    # Against the database: the ID number blind index.
-    existing = _existing(Person, "id_number_hash", [p.person.id_number_hash for p in plans])
+    # Against the database: the ID number blind index (and, during an index-key rotation, the
+    # hashes under the previous keys, so a not yet rotated record is still found).
+    keys = [p.person.id_number_hash for p in plans]
+    keys += [h for p in plans for h in p.old_hashes]
+    existing = _existing(Person, "id_number_hash", keys)
     for plan in plans:
         hit = existing.get(plan.person.id_number_hash)
+        for old in plan.old_hashes:
+            hit = hit or existing.get(old)
         if hit is None:
             continue
         if policy != DuplicatePolicy.UPDATE:
