@@ -935,12 +935,17 @@ def visit_create(
     visited_at: datetime | None = None,
     lon: float | None = None,
     lat: float | None = None,
+    crs: str = "wgs84",
     notes: str = "",
     photos: list[tuple[str, bytes, str]] | None = None,
 ) -> Visit:
     """Record a 走访 or 巡查 with an optional check-in; the distance to the target is kept so a
     supervisor can see whether the worker was there. Visiting a person (or household) updates
-    their ``last_visit_at`` for care plans."""
+    their ``last_visit_at`` for care plans.
+
+    The check-in is given in ``crs`` (``wgs84`` from a phone's GPS, ``gcj02``/``bd09`` from
+    Chinese map SDKs) and stored in WGS-84. Photos are checked (type by their first bytes,
+    size, count) before anything is written: a bad one refuses the whole visit."""
     require_at(actor, "registers.add_visit", target.region_path)
     kind = choice_value(VisitKind, kind)
     now = timezone.now()
@@ -950,8 +955,22 @@ def visit_create(
     if (lon is None) != (lat is None):
         raise ValidationError(_("签到位置需同时提供经度和纬度"))
     if lon is not None and lat is not None:
-        lon = parse_float(lon, -180, 180)
-        lat = parse_float(lat, -90, 90)
+        from wangge.geo.crs import to_wgs84
+
+        try:
+            lon, lat = to_wgs84(float(lon), float(lat), crs)
+        except (TypeError, ValueError) as exc:
+            raise ValidationError(
+                _("签到位置无效"), errors={"location": [str(_("签到位置无效"))]}
+            ) from exc
+    checked = [_check_photo(content) for _name, content, _type in photos or []]
+    if len(checked) > VISIT_MAX_PHOTOS:
+        raise ValidationError(
+            _("最多上传%(n)d张照片。") % {"n": VISIT_MAX_PHOTOS}, errors={"photos": ["too_many"]}
+        )
+    notes = (notes or "").strip()
+    if len(notes) > 4000:
+        raise ValidationError(_("内容过长"), errors={"notes": [str(_("内容过长"))]})
     point = _target_point(target)
     distance = (
         round(distance_m(lon, lat, point[0], point[1]), 1)
@@ -978,7 +997,7 @@ def visit_create(
     }[type(target)]
     setattr(visit, field, target)
     visit.save(force_insert=True)
-    for name, content, content_type in photos or []:
+    for (name, content, _declared), content_type in zip(photos or [], checked, strict=True):
         _save_photo(visit, name, content, content_type)
     if isinstance(target, Person):
         Person.objects.filter(pk=target.pk).update(last_visit_at=visited_at)
@@ -995,6 +1014,31 @@ def visit_create(
 
 PHOTO_TYPES = {"image/jpeg", "image/png", "image/webp"}
 PHOTO_MAX_BYTES = 10 * 1024 * 1024
+VISIT_MAX_PHOTOS = 6
+
+
+def sniff_photo(head: bytes) -> str | None:
+    """The content type of a JPEG/PNG/WebP by its first bytes (what a client declares is not
+    trusted), else None."""
+    if head.startswith(b"\xff\xd8\xff"):
+        return "image/jpeg"
+    if head.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "image/png"
+    if len(head) >= 12 and head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "image/webp"
+    return None
+
+
+def _check_photo(content: bytes) -> str:
+    if len(content) > PHOTO_MAX_BYTES:
+        raise ValidationError(
+            _("照片不能超过%(n)dMB。") % {"n": PHOTO_MAX_BYTES // (1024 * 1024)},
+            errors={"photos": ["too_large"]},
+        )
+    content_type = sniff_photo(content[:16])
+    if content_type is None:
+        raise ValidationError(_("照片格式应为 JPEG、PNG 或 WebP"), errors={"photos": ["type"]})
+    return content_type
 
 
 def _save_photo(visit: Visit, name: str, content: bytes, content_type: str) -> VisitPhoto:
@@ -1127,3 +1171,25 @@ def rotate_keys(*, actor: Any = None, batch_size: int = 2000) -> dict[str, int]:
             after={**dict(counts), "index_key": ring.index_kid},
         )
     return dict(counts)
+
+
+# --- visit photos (API: create the visit, then upload its photos one by one) --------------------
+@transaction.atomic
+def visit_photo_add(*, actor: Any, visit: Visit, content: bytes, name: str = "") -> VisitPhoto:
+    """Add one photo to the actor's own visit (type by its first bytes, size, at most six)."""
+    require_at(actor, "registers.add_visit", visit.region_path)
+    if visit.visitor_id != getattr(actor, "pk", None) and not getattr(actor, "is_superuser", False):
+        raise PermissionDenied(_("只能为自己的走访记录上传照片"))
+    content_type = _check_photo(content)
+    if VisitPhoto.objects.filter(visit=visit).count() >= VISIT_MAX_PHOTOS:
+        raise ValidationError(
+            _("最多上传%(n)d张照片。") % {"n": VISIT_MAX_PHOTOS}, errors={"photos": ["too_many"]}
+        )
+    photo = _save_photo(visit, name, content, content_type)
+    audit_log(
+        actor=actor,
+        action="registers.visit.photo_add",
+        obj=visit,
+        after={"photo": photo.pk, "size": photo.size, "content_type": content_type},
+    )
+    return photo
