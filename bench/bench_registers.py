@@ -18,7 +18,8 @@ In a child process per database (a scratch SQLite file; PostgreSQL ``wangge_benc
    shared: timings taken far apart differ by load). Ratio = large ÷ the better small timing
    (target ≤ 1.5).
 
-Usage: ``bench/run.py registers [--people 100000] [--city 1000000] [--repeat 15] [--db sqlite]``.
+Usage: ``bench/run.py registers [--people 100000] [--city 1000000] [--repeat 15] [--db sqlite]
+[--pg-db wangge_bench_registers]``.
 """
 
 from __future__ import annotations
@@ -207,6 +208,9 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--city", type=int, default=1_000_000)
     parser.add_argument("--repeat", type=int, default=15)
     parser.add_argument("--db", default="sqlite")
+    parser.add_argument(
+        "--pg-db", default=PG_DB, help="scratch PostgreSQL database (dropped and re-created)"
+    )
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
@@ -221,10 +225,13 @@ def main(argv: list[str]) -> int:
             env["SQLITE_PATH"] = str(Path(scratch) / "bench.sqlite3")
         else:
             subprocess.run(
-                ["dropdb", "-h", "127.0.0.1", "-U", "postgres", "--if-exists", PG_DB], check=False
+                ["dropdb", "-h", "127.0.0.1", "-U", "postgres", "--if-exists", args.pg_db],
+                check=False,
             )
-            subprocess.run(["createdb", "-h", "127.0.0.1", "-U", "postgres", PG_DB], check=True)
-            env["DATABASE_URL"] = f"postgres://postgres@127.0.0.1:5432/{PG_DB}"
+            subprocess.run(
+                ["createdb", "-h", "127.0.0.1", "-U", "postgres", args.pg_db], check=True
+            )
+            env["DATABASE_URL"] = f"postgres://postgres@127.0.0.1:5432/{args.pg_db}"
         cmd = [sys.executable, __file__, "--child", "--people", str(args.people), "--city",
                str(args.city), "--repeat", str(args.repeat)]  # fmt: skip
         proc = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
@@ -232,7 +239,8 @@ def main(argv: list[str]) -> int:
             shutil.rmtree(scratch, ignore_errors=True)
         if db != "sqlite":
             subprocess.run(
-                ["dropdb", "-h", "127.0.0.1", "-U", "postgres", "--if-exists", PG_DB], check=False
+                ["dropdb", "-h", "127.0.0.1", "-U", "postgres", "--if-exists", args.pg_db],
+                check=False,
             )
         if proc.returncode != 0:
             print(proc.stdout, proc.stderr[-4000:])

@@ -264,6 +264,12 @@ elif PRODUCTION and (DEV_PII_KEY in WANGGE_PII_KEYS or WANGGE_PII_INDEX_KEY == D
     raise ImproperlyConfigured("WANGGE_PRODUCTION=1 refuses the development PII keys.")
 if len(WANGGE_PII_INDEX_KEY) < 32:
     raise ImproperlyConfigured("WANGGE_PII_INDEX_KEY must be at least 32 characters.")
+# Previous blind-index keys (comma-separated), accepted for lookups only while
+# `wangge registers rotate-key` recomputes every index under WANGGE_PII_INDEX_KEY; remove them
+# once it has finished (docs/deployment.md, decision 0022).
+WANGGE_PII_OLD_INDEX_KEYS = [
+    k.strip() for k in (env("WANGGE_PII_OLD_INDEX_KEYS") or "").split(",") if k.strip()
+]
 # Register imports (Excel) up to this size run in the request; larger ones (100,000 people is a
 # few MB) run in the background worker with progress shown on the job page.
 REGISTERS_SYNC_IMPORT_MAX_BYTES = env_int("REGISTERS_SYNC_IMPORT_MAX_BYTES", 256 * 1024)

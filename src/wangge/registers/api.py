@@ -7,7 +7,8 @@ from datetime import date, datetime
 from typing import Any
 
 from django.http import HttpRequest
-from ninja import Query, Router, Schema
+from ninja import File, Query, Router, Schema
+from ninja.files import UploadedFile
 from ninja.pagination import LimitOffsetPagination, paginate
 from ninja.responses import Status
 
@@ -17,17 +18,21 @@ from wangge.geo.selectors import access_region
 
 from .jobs import import_job_create
 from .selectors import (
+    VISIT_TARGETS,
     PersonFilters,
     access_component,
     access_import_job,
     access_person,
+    access_visit,
+    access_visit_target,
     component_list_for_user,
     grid_profile,
     overdue_visits_for_user,
     person_dict,
     person_list_for_user,
+    visit_list_filtered,
 )
-from .services import person_create, person_reveal
+from .services import PHOTO_MAX_BYTES, person_create, person_reveal, visit_create, visit_photo_add
 
 router = Router(tags=["registers"])
 
@@ -224,3 +229,89 @@ def create_import(request: HttpRequest, payload: ImportIn) -> Any:
 @router.get("/imports/{job_id}", response=ImportJobOut)
 def get_import(request: HttpRequest, job_id: int) -> Any:
     return access_import_job(request.user, job_id)
+
+
+# --- visits (走访/巡查): record with a check-in, then upload photos one by one (like case
+# attachments); list in the caller's area ---------------------------------------------------------
+class VisitIn(Schema):
+    target_type: str  # person, household, house, organisation or component
+    target_id: str  # a primary key (or a component's 17-digit identifier)
+    kind: str = "visit"
+    visited_at: datetime | None = None
+    lon: float | None = None
+    lat: float | None = None
+    crs: str = "wgs84"  # of lon/lat: wgs84 (phone GPS), gcj02 (高德/腾讯/WeChat), bd09 (百度)
+    notes: str = ""
+
+
+class VisitOut(Schema):
+    id: int
+    kind: str
+    visitor: str
+    visited_at: datetime
+    lon: float | None  # WGS-84
+    lat: float | None
+    distance_m: float | None
+    target_type: str
+    target_id: int
+    grid: str
+    notes: str
+    photos: int
+
+    @staticmethod
+    def resolve_visitor(obj: Any) -> str:
+        return str(obj.visitor.get_username())
+
+    @staticmethod
+    def resolve_target_type(obj: Any) -> str:
+        return next(t for t in VISIT_TARGETS if getattr(obj, f"{t}_id"))
+
+    @staticmethod
+    def resolve_target_id(obj: Any) -> int:
+        return int(next(getattr(obj, f"{t}_id") for t in VISIT_TARGETS if getattr(obj, f"{t}_id")))
+
+    @staticmethod
+    def resolve_grid(obj: Any) -> str:
+        return str(obj.grid.code)
+
+    @staticmethod
+    def resolve_photos(obj: Any) -> int:
+        return len(obj.photos.all())
+
+
+class VisitPhotoOut(Schema):
+    id: int
+    content_type: str
+    size: int
+    sha256: str
+
+
+@router.post("/visits", response={201: VisitOut})
+def create_visit(request: HttpRequest, payload: VisitIn) -> Any:
+    _need(request, "registers.add_visit")
+    target = access_visit_target(request.user, payload.target_type, payload.target_id)
+    visit = visit_create(
+        actor=request.user,
+        kind=payload.kind,
+        target=target,
+        visited_at=payload.visited_at,
+        lon=payload.lon,
+        lat=payload.lat,
+        crs=payload.crs,
+        notes=payload.notes,
+    )
+    return Status(201, access_visit(request.user, visit.pk))
+
+
+@router.get("/visits", response=list[VisitOut])
+@paginate(LimitOffsetPagination)
+def list_visits(request: HttpRequest, person: int | None = None, grid: str | None = None) -> Any:
+    return visit_list_filtered(request.user, person=person, grid=grid)
+
+
+@router.post("/visits/{int:visit_id}/photos", response={201: VisitPhotoOut})
+def upload_visit_photo(request: HttpRequest, visit_id: int, file: File[UploadedFile]) -> Any:
+    visit = access_visit(request.user, visit_id)
+    content = file.read(PHOTO_MAX_BYTES + 1)
+    photo = visit_photo_add(actor=request.user, visit=visit, content=content, name=file.name or "")
+    return Status(201, photo)

@@ -7,8 +7,11 @@
   ``wangge registers rotate-key`` find what is not yet under the current key.
 * ``blind_index(value, purpose)`` → HMAC-SHA256 under a separate key: equal values give equal
   hashes (exact search, de-duplication) while the hash reveals nothing without the key.
+  ``blind_indexes`` adds the hashes under the *previous* index keys, which lookups accept while
+  ``rotate-key`` recomputes the stored indexes under the current one (decision 0022).
 
-Keys come from ``settings.WANGGE_PII_KEYS`` (first = current) and ``WANGGE_PII_INDEX_KEY``.
+Keys come from ``settings.WANGGE_PII_KEYS`` (first = current), ``WANGGE_PII_INDEX_KEY`` and, during
+an index-key rotation only, ``WANGGE_PII_OLD_INDEX_KEYS``.
 """
 
 from __future__ import annotations
@@ -41,6 +44,11 @@ class Keyring:
     current_kid: str
     aeads: dict[str, AESGCM]
     index_key: bytes
+    old_index_keys: tuple[bytes, ...] = ()
+
+    @property
+    def index_kid(self) -> str:
+        return _kid(self.index_key)
 
 
 def _kid(raw: bytes) -> str:
@@ -63,17 +71,23 @@ def generate_key() -> str:
 
 
 @cache
-def _keyring(keys: tuple[str, ...], index_key: str) -> Keyring:
+def _keyring(keys: tuple[str, ...], index_key: str, old_index_keys: tuple[str, ...]) -> Keyring:
     if not keys:
         raise ImproperlyConfigured("WANGGE_PII_KEYS is empty")
     raws = [parse_key(k) for k in keys]
     aeads = {_kid(raw): AESGCM(raw) for raw in raws}
-    return Keyring(_kid(raws[0]), aeads, index_key.encode("utf-8"))
+    current = index_key.encode("utf-8")
+    old = tuple(k.encode("utf-8") for k in dict.fromkeys(old_index_keys) if k != index_key)
+    return Keyring(_kid(raws[0]), aeads, current, old)
 
 
 def keyring() -> Keyring:
     # Keyed by the settings values so tests that override the settings get their own ring.
-    return _keyring(tuple(settings.WANGGE_PII_KEYS), settings.WANGGE_PII_INDEX_KEY)
+    return _keyring(
+        tuple(settings.WANGGE_PII_KEYS),
+        settings.WANGGE_PII_INDEX_KEY,
+        tuple(getattr(settings, "WANGGE_PII_OLD_INDEX_KEYS", ())),
+    )
 
 
 def encrypt(value: str, purpose: str) -> str:
@@ -121,11 +135,25 @@ def reencrypt(token: str, purpose: str) -> str:
     return encrypt(decrypt(token, purpose), purpose) if needs_rotation(token) else token
 
 
+def _hmac(key: bytes, value: str, purpose: str) -> str:
+    return hmac.new(key, f"{purpose}:{value}".encode(), hashlib.sha256).hexdigest()
+
+
 def blind_index(value: str, purpose: str) -> str:
-    """Keyed hash for exact search; ``""`` for an empty value."""
+    """Keyed hash for exact search under the current index key; ``""`` for an empty value.
+    This is what gets stored."""
     if value == "":
         return ""
-    return hmac.new(keyring().index_key, f"{purpose}:{value}".encode(), hashlib.sha256).hexdigest()
+    return _hmac(keyring().index_key, value, purpose)
+
+
+def blind_indexes(value: str, purpose: str) -> list[str]:
+    """Every hash a stored index of ``value`` may hold: the current key's first, then those of
+    the previous keys still configured (only during an index-key rotation). For lookups."""
+    if value == "":
+        return []
+    ring = keyring()
+    return [_hmac(key, value, purpose) for key in (ring.index_key, *ring.old_index_keys)]
 
 
 def encrypt_json(data: Any, purpose: str) -> str:

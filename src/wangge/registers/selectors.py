@@ -8,6 +8,7 @@ the per-grid counts of :class:`SensitiveGroupCount`.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -37,7 +38,7 @@ from .models import (
     SensitiveGroupCount,
     Visit,
 )
-from .services import O_PHONE, P_ID, P_PHONE, id_hash, person_sensitive, phone_hash
+from .services import O_PHONE, P_ID, P_PHONE, id_hashes, person_sensitive, phone_hashes
 
 NOT_FOUND = _("记录不存在或不在您的管辖范围内")
 
@@ -94,7 +95,7 @@ def person_search_q(query: str) -> Q:
     text = query.strip()
     compact = text.replace(" ", "").upper()
     if len(compact) >= 7 and compact[:-1].isdigit():
-        return Q(id_number_hash=id_hash(compact)) | Q(phone_hash=phone_hash(compact))
+        return Q(id_number_hash__in=id_hashes(compact)) | Q(phone_hash__in=phone_hashes(compact))
     return Q(name__startswith=text)
 
 
@@ -422,3 +423,77 @@ def _open_cases(user: Any, prefix: str) -> int | None:
 
     case_model = apps.get_model("cases", "Case")
     return case_model.objects.filter(subtree_q(prefix), state__in=OPEN_STATES).count()
+
+
+# --- visits: targets, single visits, care plans of an area (field pages and API) ----------------
+VISIT_TARGETS = ("person", "household", "house", "organisation", "component")
+
+
+def access_visit_target(user: Any, target_type: str, pk: int | str) -> Any:
+    """The person, household, house, organisation or component a visit is about, visible to
+    the user; NotFound for an unknown type, a missing object or one out of the user's area.
+    An erased person cannot be visited (there is nobody left on record)."""
+    loaders: dict[str, Callable[[Any, int | str], Any]] = {
+        "person": access_person,
+        "household": access_household,
+        "house": access_house,
+        "organisation": access_organisation,
+        "component": access_component,
+    }
+    loader = loaders.get(target_type)
+    if loader is None:
+        raise NotFound(NOT_FOUND)
+    target = loader(user, pk)
+    if target_type == "person" and target.erased_at:
+        raise NotFound(NOT_FOUND)
+    return target
+
+
+def visit_list_filtered(
+    user: Any, *, person: int | None = None, grid: str | None = None
+) -> QuerySet[Visit]:
+    """Visits in the user's area, newest first, optionally of one person or under one area."""
+    qs = visit_list_for_user(user).prefetch_related("photos")
+    if person is not None:
+        qs = qs.filter(person_id=person)
+    if grid:
+        region = Region.objects.filter(code=grid).first()
+        qs = qs.filter(subtree_q(region.path)) if region else qs.none()
+    return qs.order_by("-visited_at", "-id")
+
+
+def access_visit(user: Any, pk: int | str) -> Visit:
+    obj = visit_list_for_user(user).filter(pk=pk).first() if str(pk).isdigit() else None
+    if obj is None:
+        raise NotFound(NOT_FOUND)
+    return obj
+
+
+@dataclass
+class CarePlanRow:
+    plan: CarePlan
+    inherited: bool  # set on an ancestor of the area (changed there, not here)
+    effective: bool  # the deepest active plan of its group covering the area itself
+
+
+def careplans_for_area(region: Region) -> list[CarePlanRow]:
+    """Care plans that matter for ``region``: those on its ancestors (inherited) and those
+    inside it (active or not), ancestors first; for each group the deepest active plan covering
+    the region itself is marked effective."""
+    prefixes = _prefixes(region.path)
+    plans = list(
+        CarePlan.objects.filter(Q(region_path__in=prefixes) | subtree_q(region.path))
+        .select_related("region")
+        .order_by("region_path", "group")
+    )
+    effective: dict[str, CarePlan] = {}
+    for plan in plans:
+        if plan.active and plan.region_path in prefixes:
+            best = effective.get(plan.group)
+            if best is None or len(plan.region_path) > len(best.region_path):
+                effective[plan.group] = plan
+    chosen = {p.pk for p in effective.values()}
+    return [
+        CarePlanRow(p, p.region_path != region.path and p.region_path in prefixes, p.pk in chosen)
+        for p in plans
+    ]

@@ -103,6 +103,16 @@ def phone_hash(phone: str) -> str:
     return crypto.blind_index(phone, H_PHONE)
 
 
+def id_hashes(number: str) -> list[str]:
+    """Lookup hashes of an ID number: the current index key's, plus the previous keys' while an
+    index-key rotation runs (search and de-duplication keep working throughout)."""
+    return crypto.blind_indexes(normalise_id_number(number), H_ID)
+
+
+def phone_hashes(phone: str) -> list[str]:
+    return crypto.blind_indexes(phone, H_PHONE)
+
+
 def parse_bool(value: Any) -> bool:
     if isinstance(value, bool):
         return value
@@ -319,7 +329,7 @@ def person_create(
     if sensitive and not has_perm_at(actor, "registers.view_sensitive", grid.path):
         raise PermissionDenied(_("您无权登记特殊人群信息"))
     person = build_person(grid=grid, sensitive=sensitive, **fields)
-    if Person.objects.filter(id_number_hash=person.id_number_hash).exists():
+    if Person.objects.filter(id_number_hash__in=id_hashes(fields["id_number"])).exists():
         raise Conflict(_("该证件号码已登记"), errors={"id_number": [str(_("该证件号码已登记"))]})
     for related in (household, house):
         if related is not None:
@@ -392,7 +402,9 @@ def person_update(
     fresh = build_person(grid=grid, sensitive=sensitive, **merged)
     if (
         fresh.id_number_hash != person.id_number_hash
-        and Person.objects.filter(id_number_hash=fresh.id_number_hash).exists()
+        and Person.objects.filter(id_number_hash__in=id_hashes(merged["id_number"]))
+        .exclude(pk=person.pk)
+        .exists()
     ):
         raise Conflict(_("该证件号码已登记"), errors={"id_number": [str(_("该证件号码已登记"))]})
     for field in (*PERSON_PLAIN_FIELDS, "flag_since", "id_type", "id_number_hash", "phone_hash"):
@@ -923,12 +935,17 @@ def visit_create(
     visited_at: datetime | None = None,
     lon: float | None = None,
     lat: float | None = None,
+    crs: str = "wgs84",
     notes: str = "",
     photos: list[tuple[str, bytes, str]] | None = None,
 ) -> Visit:
     """Record a 走访 or 巡查 with an optional check-in; the distance to the target is kept so a
     supervisor can see whether the worker was there. Visiting a person (or household) updates
-    their ``last_visit_at`` for care plans."""
+    their ``last_visit_at`` for care plans.
+
+    The check-in is given in ``crs`` (``wgs84`` from a phone's GPS, ``gcj02``/``bd09`` from
+    Chinese map SDKs) and stored in WGS-84. Photos are checked (type by their first bytes,
+    size, count) before anything is written: a bad one refuses the whole visit."""
     require_at(actor, "registers.add_visit", target.region_path)
     kind = choice_value(VisitKind, kind)
     now = timezone.now()
@@ -938,8 +955,22 @@ def visit_create(
     if (lon is None) != (lat is None):
         raise ValidationError(_("签到位置需同时提供经度和纬度"))
     if lon is not None and lat is not None:
-        lon = parse_float(lon, -180, 180)
-        lat = parse_float(lat, -90, 90)
+        from wangge.geo.crs import to_wgs84
+
+        try:
+            lon, lat = to_wgs84(float(lon), float(lat), crs)
+        except (TypeError, ValueError) as exc:
+            raise ValidationError(
+                _("签到位置无效"), errors={"location": [str(_("签到位置无效"))]}
+            ) from exc
+    checked = [_check_photo(content) for _name, content, _type in photos or []]
+    if len(checked) > VISIT_MAX_PHOTOS:
+        raise ValidationError(
+            _("最多上传%(n)d张照片。") % {"n": VISIT_MAX_PHOTOS}, errors={"photos": ["too_many"]}
+        )
+    notes = (notes or "").strip()
+    if len(notes) > 4000:
+        raise ValidationError(_("内容过长"), errors={"notes": [str(_("内容过长"))]})
     point = _target_point(target)
     distance = (
         round(distance_m(lon, lat, point[0], point[1]), 1)
@@ -966,7 +997,7 @@ def visit_create(
     }[type(target)]
     setattr(visit, field, target)
     visit.save(force_insert=True)
-    for name, content, content_type in photos or []:
+    for (name, content, _declared), content_type in zip(photos or [], checked, strict=True):
         _save_photo(visit, name, content, content_type)
     if isinstance(target, Person):
         Person.objects.filter(pk=target.pk).update(last_visit_at=visited_at)
@@ -983,6 +1014,31 @@ def visit_create(
 
 PHOTO_TYPES = {"image/jpeg", "image/png", "image/webp"}
 PHOTO_MAX_BYTES = 10 * 1024 * 1024
+VISIT_MAX_PHOTOS = 6
+
+
+def sniff_photo(head: bytes) -> str | None:
+    """The content type of a JPEG/PNG/WebP by its first bytes (what a client declares is not
+    trusted), else None."""
+    if head.startswith(b"\xff\xd8\xff"):
+        return "image/jpeg"
+    if head.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "image/png"
+    if len(head) >= 12 and head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "image/webp"
+    return None
+
+
+def _check_photo(content: bytes) -> str:
+    if len(content) > PHOTO_MAX_BYTES:
+        raise ValidationError(
+            _("照片不能超过%(n)dMB。") % {"n": PHOTO_MAX_BYTES // (1024 * 1024)},
+            errors={"photos": ["too_large"]},
+        )
+    content_type = sniff_photo(content[:16])
+    if content_type is None:
+        raise ValidationError(_("照片格式应为 JPEG、PNG 或 WebP"), errors={"photos": ["type"]})
+    return content_type
 
 
 def _save_photo(visit: Visit, name: str, content: bytes, content_type: str) -> VisitPhoto:
@@ -1039,40 +1095,101 @@ ENCRYPTED_COLUMNS: list[tuple[type[Any], str, str]] = [
     (Person, "sensitive_enc", P_SENSITIVE),
     (Organisation, "contact_phone_enc", O_PHONE),
 ]
+# Blind indexes and the ciphertext column each is recomputed from: (model, hash column,
+# encrypted column, its purpose, the hash function the services store).
+INDEXED_COLUMNS: list[tuple[type[Any], str, str, str, Any]] = [
+    (Person, "id_number_hash", "id_number_enc", P_ID, id_hash),
+    (Person, "phone_hash", "phone_enc", P_PHONE, phone_hash),
+    (Organisation, "contact_phone_hash", "contact_phone_enc", O_PHONE, phone_hash),
+]
+
+
+def _rotate_batch(model: type[Any], pks: list[int], counts: Counter[str]) -> None:
+    """Bring one batch under the current data and index keys. The rows are re-read under a
+    row lock, so a concurrent edit between the scan and the write is never overwritten."""
+    name = model._meta.model_name
+    enc = [(c, p) for m, c, p in ENCRYPTED_COLUMNS if m is model]
+    idx = [(h, c, p, f) for m, h, c, p, f in INDEXED_COLUMNS if m is model]
+    fields = ["pk", *(c for c, _p in enc), *(h for h, *_rest in idx)]
+    changed: list[Any] = []
+    dirty: set[str] = set()
+    with transaction.atomic():
+        for obj in model.objects.select_for_update().filter(pk__in=pks).only(*fields):
+            plain: dict[str, str] = {}
+            touched = False
+            for column, purpose in enc:
+                token = getattr(obj, column)
+                if crypto.needs_rotation(token):
+                    plain[column] = crypto.decrypt(token, purpose)
+                    setattr(obj, column, crypto.encrypt(plain[column], purpose))
+                    counts[f"{name}.{column}"] += 1
+                    dirty.add(column)
+                    touched = True
+            for hash_column, column, purpose, hasher in idx:
+                value = plain.get(column)
+                if value is None:
+                    value = crypto.decrypt(getattr(obj, column), purpose)
+                digest = hasher(value) if value else ""
+                if getattr(obj, hash_column) != digest:
+                    setattr(obj, hash_column, digest)
+                    counts[f"{name}.{hash_column}"] += 1
+                    dirty.add(hash_column)
+                    touched = True
+            if touched:
+                changed.append(obj)
+        if changed:
+            model.objects.bulk_update(changed, sorted(dirty), batch_size=500)
 
 
 def rotate_keys(*, actor: Any = None, batch_size: int = 2000) -> dict[str, int]:
-    """Re-encrypt every ciphertext not under the current key; resumable and idempotent (each
-    batch commits on its own, so an interrupted run continues where it stopped)."""
-    current = crypto.keyring().current_kid
+    """Re-encrypt every ciphertext not under the current data key and recompute every blind
+    index under the current index key (``WANGGE_PII_INDEX_KEY``) from the decrypted value.
+
+    Resumable and idempotent: each batch commits on its own and a second run changes nothing.
+    While it runs, lookups also accept hashes under ``WANGGE_PII_OLD_INDEX_KEYS``, so search and
+    de-duplication keep working; once it has finished the old index keys can be removed."""
+    ring = crypto.keyring()
     counts: Counter[str] = Counter()
-    for model, column, purpose in ENCRYPTED_COLUMNS:
+    for model in (Person, Organisation):
         last_pk = 0
         while True:
-            rows = list(
+            pks = list(
                 model.objects.filter(pk__gt=last_pk)
-                .exclude(**{column: ""})
                 .order_by("pk")
-                .values_list("pk", column)[:batch_size]
+                .values_list("pk", flat=True)[:batch_size]
             )
-            if not rows:
+            if not pks:
                 break
-            last_pk = rows[-1][0]
-            stale = [(pk, tok) for pk, tok in rows if crypto.key_id_of(tok) != current]
-            if stale:
-                with transaction.atomic():
-                    objs = [
-                        model(pk=pk, **{column: crypto.reencrypt(tok, purpose)})
-                        for pk, tok in stale
-                    ]
-                    model.objects.bulk_update(objs, [column], batch_size=500)
-                counts[f"{model._meta.model_name}.{column}"] += len(stale)
+            last_pk = pks[-1]
+            _rotate_batch(model, pks, counts)
     with transaction.atomic():
         audit_log(
             actor=actor or "system",
             action="registers.rotate_key",
             object_type="registers.keyring",
-            object_id=current,
-            after=dict(counts),
+            object_id=ring.current_kid,
+            after={**dict(counts), "index_key": ring.index_kid},
         )
     return dict(counts)
+
+
+# --- visit photos (API: create the visit, then upload its photos one by one) --------------------
+@transaction.atomic
+def visit_photo_add(*, actor: Any, visit: Visit, content: bytes, name: str = "") -> VisitPhoto:
+    """Add one photo to the actor's own visit (type by its first bytes, size, at most six)."""
+    require_at(actor, "registers.add_visit", visit.region_path)
+    if visit.visitor_id != getattr(actor, "pk", None) and not getattr(actor, "is_superuser", False):
+        raise PermissionDenied(_("只能为自己的走访记录上传照片"))
+    content_type = _check_photo(content)
+    if VisitPhoto.objects.filter(visit=visit).count() >= VISIT_MAX_PHOTOS:
+        raise ValidationError(
+            _("最多上传%(n)d张照片。") % {"n": VISIT_MAX_PHOTOS}, errors={"photos": ["too_many"]}
+        )
+    photo = _save_photo(visit, name, content, content_type)
+    audit_log(
+        actor=actor,
+        action="registers.visit.photo_add",
+        obj=visit,
+        after={"photo": photo.pk, "size": photo.size, "content_type": content_type},
+    )
+    return photo

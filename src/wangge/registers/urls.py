@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import views
+from . import field_views, privacy_views, views
 
 app_name = "registers"
 
@@ -18,4 +18,13 @@ urlpatterns = [
     path("visits/due/", views.due_visits, name="due_visits"),
     path("map/", views.people_map, name="map"),
     path("map/layers.json", views.map_layers, name="map_layers"),
+    # Field work and PIPL pages (field_views.py, privacy_views.py).
+    path("visits/new/", field_views.visit_new, name="visit_new"),
+    path("careplans/", field_views.careplans, name="careplans"),
+    path(
+        "people/<int:pk>/subject-export/",
+        privacy_views.person_subject_export_view,
+        name="person_subject_export",
+    ),
+    path("people/<int:pk>/erase/", privacy_views.person_erase_view, name="person_erase"),
 ]

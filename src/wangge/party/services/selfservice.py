@@ -41,7 +41,7 @@ def person_of_user(actor: Any) -> Person | None:
     mobile = getattr(actor, "mobile", "") or ""
     if not mobile:
         return None
-    from wangge.registers.services import phone_hash
+    from wangge.registers.services import phone_hashes
 
     grant = (
         RoleAssignment.objects.filter(user=actor)
@@ -53,7 +53,7 @@ def person_of_user(actor: Any) -> Person | None:
         return None
     found = list(
         Person.objects.filter(
-            phone_hash=phone_hash(mobile), region_path__startswith=grant.region.path
+            phone_hash__in=phone_hashes(mobile), region_path__startswith=grant.region.path
         )[:2]
     )
     return found[0] if len(found) == 1 else None

@@ -28,6 +28,7 @@ from wangge.core.audit import audit_log
 from wangge.core.exceptions import ValidationError
 from wangge.geo.models import Region
 
+from .. import crypto
 from ..choices import (
     ComponentStatus,
     DuplicatePolicy,
@@ -46,6 +47,7 @@ from ..services import (
     build_person,
     choice_value,
     clean_sensitive,
+    id_hashes,
     parse_bool,
     parse_date,
     parse_float,
@@ -197,6 +199,8 @@ class _PersonPlan:
     household_no: str
     sensitive: dict[str, dict[str, Any]] | None  # None: the import does not touch them
     existing_pk: int | None = None
+    # Hashes of the ID number under previous index keys (only during an index-key rotation).
+    old_hashes: list[str] = field(default_factory=list)
 
 
 def _validate_people(
@@ -207,6 +211,7 @@ def _validate_people(
     grids.preload({cell_text(r.get("grid")) for _n, r in records})
     plans: list[_PersonPlan] = []
     seen: dict[str, int] = {}
+    rotating = bool(crypto.keyring().old_index_keys)
     for index, (row_no, rec) in enumerate(records, 1):
         row = _Row(report, row_no, rec)
         grid = _grid(row, grids)
@@ -273,19 +278,32 @@ def _validate_people(
             seen[person.id_number_hash] = row_no
             column_present = "special_groups" in sheet.keys
             plans.append(
-                _PersonPlan(row_no, person, household_no, groups if column_present else None)
+                _PersonPlan(
+                    row_no,
+                    person,
+                    household_no,
+                    groups if column_present else None,
+                    old_hashes=id_hashes(id_number or "")[1:] if rotating else [],
+                )
             )
         _tick(progress, index, len(records))
-    # Against the database: the ID number blind index.
-    existing = _existing(Person, "id_number_hash", [p.person.id_number_hash for p in plans])
+    # Against the database: the ID number blind index (and, during an index-key rotation, the
+    # hashes under the previous keys, so a not yet rotated record is still found).
+    keys = [p.person.id_number_hash for p in plans]
+    keys += [h for p in plans for h in p.old_hashes]
+    existing = _existing(Person, "id_number_hash", keys)
     for plan in plans:
         hit = existing.get(plan.person.id_number_hash)
+        for old in plan.old_hashes:
+            hit = hit or existing.get(old)
         if hit is None:
             continue
         if policy != DuplicatePolicy.UPDATE:
             report.add(plan.row, "id_number", _("证件号码已登记(选择“更新已有记录”可更新)"))
         elif not has_perm_at(actor, "registers.change_person", hit[1]):
-            report.add(plan.row, "id_number", _("证件号码已在其他辖区登记，无法更新"))
+            # The same words person_create uses for any registered ID number: naming "another
+            # area" would let an importer probe where someone lives.
+            report.add(plan.row, "id_number", _("该证件号码已登记"))
         else:
             plan.existing_pk = hit[0]
         if (
@@ -304,7 +322,7 @@ def _validate_people(
             continue
         hh = found.get(no)
         if hh is not None and not has_perm_at(actor, "registers.add_person", hh.region_path):
-            report.add(plan.row, "household_no", _("户号已被其他辖区使用"))
+            report.add(plan.row, "household_no", _("户号已存在"))
             continue
         households[no] = hh if hh is not None else plan.person.grid
     return plans, households
@@ -424,7 +442,7 @@ def _validate_houses(
             )
             buildings[bcode] = building
         elif building.pk and not has_perm_at(actor, "registers.change_house", building.region_path):
-            report.add(row_no, "building_code", _("楼栋编码已被其他辖区使用"))
+            report.add(row_no, "building_code", _("楼栋编码已存在"))
             continue
         try:
             house = build_house(
@@ -478,7 +496,7 @@ def _validate_houses(
         elif policy != DuplicatePolicy.UPDATE:
             report.add(row_no, "code", _("房屋编码已登记(选择“更新已有记录”可更新)"))
         elif not has_perm_at(actor, "registers.change_house", hit[1]):
-            report.add(row_no, "code", _("房屋编码已在其他辖区登记，无法更新"))
+            report.add(row_no, "code", _("房屋编码已存在"))
         else:
             result.append((row_no, house, hit[0]))
     return result
@@ -553,7 +571,7 @@ def _validate_simple(
         elif policy != DuplicatePolicy.UPDATE:
             report.add(row_no, key_field, _("已登记(选择“更新已有记录”可更新)"))
         elif not has_perm_at(actor, perm, hit[1]):
-            report.add(row_no, key_field, _("已在其他辖区登记，无法更新"))
+            report.add(row_no, key_field, _("已登记"))
         else:
             result.append((row_no, obj, hit[0]))
     return result

@@ -231,3 +231,23 @@ def test_cli_import_prints_the_row_report(world, tmp_path, capsys):
     path.write_bytes(people_xlsx([_row(world.g_a, 1)]))
     call_command("registers", "import", "people", str(path))
     assert Person.objects.count() == 1
+
+
+def test_update_import_does_not_say_where_an_id_number_is_registered(world):
+    """An ID number registered in another street answers with the words person_create uses for
+    any registered number — never "another area" — and nothing is written."""
+    from wangge.core.exceptions import Conflict
+    from wangge.registers.tests.factories import make_person
+
+    elsewhere = _row(world.g_other, 7)
+    make_person(world.g_other, id_number=elsewhere["id_number"])
+    row = {**elsewhere, "grid": world.g_a.code}
+    result = _run(world.worker_a, people_xlsx([row]), on_duplicate="update")
+    assert [(e.row, e.message) for e in result.errors] == [(2, "该证件号码已登记")]
+    assert "辖区" not in result.errors[0].message
+    with pytest.raises(Conflict) as direct:
+        from wangge.registers.services import person_create
+
+        person_create(actor=world.worker_a, grid=world.g_a, name="某", id_number=row["id_number"])
+    assert str(direct.value.message) == result.errors[0].message
+    assert Person.objects.count() == 1 and Person.objects.get().grid == world.g_other

@@ -52,7 +52,12 @@ class Command(BaseCommand):
         exp = sub.add_parser("export", help="export a register (identifiers masked)")
         exp.add_argument("kind", choices=KINDS)
         exp.add_argument("file")
-        sub.add_parser("rotate-key", help="re-encrypt personal data under the current key")
+        rot = sub.add_parser(
+            "rotate-key",
+            help="re-encrypt personal data under the current key (first of WANGGE_PII_KEYS) and "
+            "recompute the blind indexes under WANGGE_PII_INDEX_KEY",
+        )
+        rot.add_argument("--batch-size", type=int, default=2000)
         sub.add_parser("generate-key", help="print a new random WANGGE_PII_KEYS key")
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -76,10 +81,21 @@ class Command(BaseCommand):
                 Path(options["file"]).write_bytes(data)
                 self.stdout.write(f"{n} rows written to {options['file']}")
             elif cmd == "rotate-key":
+                from wangge.registers.crypto import keyring
                 from wangge.registers.services import rotate_keys
 
-                counts = rotate_keys(actor="system:cli")
+                counts = rotate_keys(actor="system:cli", batch_size=options["batch_size"])
                 self.stdout.write(f"re-encrypted {json.dumps(counts, sort_keys=True)}")
+                ring = keyring()
+                self.stdout.write(
+                    f"data key {ring.current_kid}, index key {ring.index_kid}: every record is "
+                    "under the current keys"
+                )
+                if ring.old_index_keys:
+                    self.stdout.write(
+                        "remove WANGGE_PII_OLD_INDEX_KEYS (and retired WANGGE_PII_KEYS) from the "
+                        "environment and restart the web and task workers"
+                    )
             elif cmd == "generate-key":
                 from wangge.registers.crypto import generate_key
 
