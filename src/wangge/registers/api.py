@@ -284,13 +284,14 @@ class PersonPatch(Schema):
     version: int | None = None
 
 
-def _household_or_422(request: HttpRequest, number: str | None) -> Any:
-    if not number:
+def _ref(finder: Any, request: HttpRequest, value: str | None, field: str) -> Any:
+    """A linked record by its key, in the caller's area: 404 (like a grid) naming the field."""
+    if not value:
         return None
     try:
-        return household_by_no_for_user(request.user, number)
+        return finder(request.user, value)
     except NotFound as exc:
-        raise ValidationError(exc.message, errors={"household_no": [exc.message]}) from exc
+        raise NotFound(exc.message, errors={field: [exc.message]}) from exc
 
 
 @router.patch("/people/{person_id}", response=PersonOut)
@@ -299,7 +300,9 @@ def update_person(request: HttpRequest, person_id: int, payload: PersonPatch) ->
     changes = payload.dict(exclude_unset=True)
     version = changes.pop("version", None)
     if "household_no" in changes:
-        changes["household"] = _household_or_422(request, changes.pop("household_no"))
+        changes["household"] = _ref(
+            household_by_no_for_user, request, changes.pop("household_no"), "household_no"
+        )
     if changes.get("flag_since") is not None:
         changes["flag_since"] = {k: v.isoformat() for k, v in changes["flag_since"].items()}
     if "flags" in changes:
@@ -378,15 +381,6 @@ class _Rows:
         return [self.shape(obj) for obj in self.qs[item]]
 
 
-def _house_or_422(request: HttpRequest, code: str | None) -> Any:
-    if not code:
-        return None
-    try:
-        return house_by_code_for_user(request.user, code)
-    except NotFound as exc:
-        raise ValidationError(exc.message, errors={"house_code": [exc.message]}) from exc
-
-
 @router.get("/households", response=list[HouseholdOut])
 @paginate(LimitOffsetPagination)
 def list_households(request: HttpRequest, grid: str | None = None, q: str | None = None) -> Any:
@@ -402,7 +396,7 @@ def create_household(request: HttpRequest, payload: HouseholdIn) -> Any:
         actor=request.user,
         grid=payload.grid,
         household_no=payload.household_no,
-        house=_house_or_422(request, payload.house_code),
+        house=_ref(house_by_code_for_user, request, payload.house_code, "house_code"),
         address=payload.address,
         is_collective=payload.is_collective,
     )
@@ -421,7 +415,7 @@ def update_household(request: HttpRequest, household_id: int, payload: Household
     changes = {k: v for k, v in payload.dict(exclude_unset=True).items() if v is not None}
     if "house_code" in payload.dict(exclude_unset=True):
         changes.pop("house_code", None)
-        changes["house"] = _house_or_422(request, payload.house_code)
+        changes["house"] = _ref(house_by_code_for_user, request, payload.house_code, "house_code")
     household_update(actor=request.user, household=household, **changes)
     household = access_household(request.user, household_id)
     return _household_out(household, request.user, members=True)
@@ -524,13 +518,6 @@ def _house_out(house: Any, user: Any, *, tenancies: bool = False) -> dict[str, A
     return data
 
 
-def _building_or_422(request: HttpRequest, code: str) -> Any:
-    try:
-        return building_by_code_for_user(request.user, code)
-    except NotFound as exc:
-        raise ValidationError(exc.message, errors={"building_code": [exc.message]}) from exc
-
-
 @router.get("/houses", response=list[HouseOut])
 @paginate(LimitOffsetPagination)
 def list_houses(
@@ -550,7 +537,9 @@ def list_houses(
 @router.post("/houses", response={201: HouseDetailOut})
 def create_house(request: HttpRequest, payload: HouseIn) -> Any:
     fields = payload.dict()
-    building = _building_or_422(request, fields.pop("building_code"))
+    building = _ref(
+        building_by_code_for_user, request, fields.pop("building_code"), "building_code"
+    )
     house = house_create(actor=request.user, building=building, **fields)
     return Status(
         201, _house_out(access_house(request.user, house.pk), request.user, tenancies=True)
@@ -569,7 +558,9 @@ def update_house(request: HttpRequest, house_id: int, payload: HousePatch) -> An
     nullable = {"floor", "area_m2"}
     changes = {k: v for k, v in given.items() if v is not None or k in nullable}
     if "building_code" in changes:
-        changes["building"] = _building_or_422(request, changes.pop("building_code"))
+        changes["building"] = _ref(
+            building_by_code_for_user, request, changes.pop("building_code"), "building_code"
+        )
     house_update(actor=request.user, house=house, **changes)
     return _house_out(access_house(request.user, house_id), request.user, tenancies=True)
 
