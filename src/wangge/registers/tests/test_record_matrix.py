@@ -670,3 +670,12 @@ def test_api_component_create_update_and_status(r):
         == 404
     )
     assert client_for(None).post(f"{url}/{ident}/status", {}, content_type=CT).status_code == 401
+
+
+def test_record_pages_speak_english_when_chosen(r, settings):
+    worker = client_for(r.worker_a)
+    worker.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    html = worker.get("/registers/people/new/").content.decode()
+    assert "Register a person" in html and "Leave empty" not in html
+    edit = worker.get(f"/registers/people/{r.person_in.pk}/edit/").content.decode()
+    assert "Leave empty to keep the stored value" in edit
