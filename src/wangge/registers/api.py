@@ -537,9 +537,10 @@ def list_houses(
 @router.post("/houses", response={201: HouseDetailOut})
 def create_house(request: HttpRequest, payload: HouseIn) -> Any:
     fields = payload.dict()
-    building = _ref(
-        building_by_code_for_user, request, fields.pop("building_code"), "building_code"
-    )
+    code = fields.pop("building_code")
+    if not code.strip():
+        raise ValidationError(_("房屋信息有误"), errors={"building_code": [_("必填")]})
+    building = _ref(building_by_code_for_user, request, code, "building_code")
     house = house_create(actor=request.user, building=building, **fields)
     return Status(
         201, _house_out(access_house(request.user, house.pk), request.user, tenancies=True)
