@@ -50,6 +50,7 @@ def test_register_a_person_then_find_them_masked_in_the_list(
     page.wait_for_selector(".has-error")
     assert "身份证号码校验位错误" in form.inner_text()
     assert not Person.objects.exists()
+    page.screenshot(path=f"{SCREENSHOT_DIR}/wangge_registers_person_form.png", full_page=True)
 
     page.fill("input[name=id_number]", number)
     page.get_by_test_id("save").click()
