@@ -41,6 +41,14 @@ def _point(lon: float | None, lat: float | None, props: dict[str, Any]) -> dict[
     }
 
 
+def _within(paths: list[str] | None, path: str) -> bool:
+    return paths is None or any(path.startswith(p) for p in paths)
+
+
+def _house_url(pk: int) -> str:
+    return reverse("registers:house", args=[pk])
+
+
 def map_layers_for_user(user: Any, grid_code: str | None = None) -> dict[str, Any]:
     paths = scope_paths(user, "registers.view_person")
     if paths == []:
@@ -64,17 +72,29 @@ def map_layers_for_user(user: Any, grid_code: str | None = None) -> dict[str, An
     houses = (
         scoped(Person.objects.filter(is_elderly_alone=True, erased_at__isnull=True))
         .exclude(house__isnull=True)
-        .values("house_id", "house__lon", "house__lat", "house__address", "grid__code")
+        .values(
+            "house_id",
+            "house__lon",
+            "house__lat",
+            "house__address",
+            "house__region_path",
+            "grid__code",
+        )
         .distinct()[:MAX_POINTS]
     )
     people_url = reverse("registers:people")
+    house_paths = scope_paths(user, "registers.view_house")
+    # A click opens the house (its residents are listed there) when the user may see houses
+    # individually; otherwise the grid's list of elderly people living alone.
     features = [
         _point(
             h["house__lon"],
             h["house__lat"],
             {
                 "label": h["house__address"],
-                "url": f"{people_url}?flag=elderly_alone&grid={h['grid__code']}",
+                "url": _house_url(h["house_id"])
+                if _within(house_paths, h["house__region_path"])
+                else f"{people_url}?flag=elderly_alone&grid={h['grid__code']}",
             },
         )
         for h in houses
@@ -82,7 +102,6 @@ def map_layers_for_user(user: Any, grid_code: str | None = None) -> dict[str, An
     layers.append(
         {"id": "elderly_alone", "name": _("独居老人户"), "features": [f for f in features if f]}
     )
-    house_paths = scope_paths(user, "registers.view_house")
     if house_paths is None or house_paths:
         hazard = House.objects.exclude(hazards=[])
         if house_paths is not None:
@@ -96,7 +115,11 @@ def map_layers_for_user(user: Any, grid_code: str | None = None) -> dict[str, An
                 "features": [
                     f
                     for f in (
-                        _point(h.lon, h.lat, {"label": h.address, "hazards": h.hazards})
+                        _point(
+                            h.lon,
+                            h.lat,
+                            {"label": h.address, "hazards": h.hazards, "url": _house_url(h.pk)},
+                        )
                         for h in hazard[:MAX_POINTS]
                     )
                     if f
@@ -125,6 +148,7 @@ def map_layers_for_user(user: Any, grid_code: str | None = None) -> dict[str, An
                                 "label": f"{c.class_name} {c.identifier}",
                                 "status": c.status,
                                 "status_label": str(labels.get(c.status, c.status)),
+                                "url": reverse("registers:component", args=[c.pk]),
                             },
                         )
                         for c in comps.exclude(status=ComponentStatus.INTACT)[:MAX_POINTS]

@@ -36,6 +36,7 @@ from .models import (
     Organisation,
     Person,
     SensitiveGroupCount,
+    Tenancy,
     Visit,
 )
 from .services import O_PHONE, P_ID, P_PHONE, id_hashes, person_sensitive, phone_hashes
@@ -497,3 +498,75 @@ def careplans_for_area(region: Region) -> list[CarePlanRow]:
         CarePlanRow(p, p.region_path != region.path and p.region_path in prefixes, p.pk in chosen)
         for p in plans
     ]
+
+
+# --- pages: filters, buildings, tenancies, a component's cases ------------------------------------
+def in_region(qs: QuerySet[Any], code: str | None) -> QuerySet[Any]:
+    """Rows under the region ``code`` (a grid or any ancestor); none for an unknown code."""
+    if not code:
+        return qs
+    region = Region.objects.filter(code=code).first()
+    return qs.filter(subtree_q(region.path)) if region else qs.none()
+
+
+def access_building(user: Any, pk: int | str) -> Building:
+    obj = building_list_for_user(user).filter(pk=pk).first() if str(pk).isdigit() else None
+    if obj is None:
+        raise NotFound(NOT_FOUND)
+    return obj
+
+
+def building_by_code_for_user(user: Any, code: str) -> Building:
+    obj = building_list_for_user(user).filter(code=str(code or "").strip()).first()
+    if obj is None:
+        raise NotFound(_("楼栋编码不存在或不在您的管辖范围内"))
+    return obj
+
+
+def household_by_no_for_user(user: Any, household_no: str) -> Household:
+    obj = household_list_for_user(user).filter(household_no=str(household_no or "").strip()).first()
+    if obj is None:
+        raise NotFound(_("户号不存在或不在您的管辖范围内"))
+    return obj
+
+
+def house_by_code_for_user(user: Any, code: str) -> House:
+    obj = house_list_for_user(user).filter(code=str(code or "").strip()).first()
+    if obj is None:
+        raise NotFound(_("房屋编码不存在或不在您的管辖范围内"))
+    return obj
+
+
+def access_tenancy(user: Any, house: House, pk: int | str) -> Tenancy:
+    obj = house.tenancies.filter(pk=pk).first() if str(pk).isdigit() else None
+    if obj is None:
+        raise NotFound(NOT_FOUND)
+    return obj
+
+
+def tenancies_for_user(user: Any, house: House) -> list[dict[str, Any]]:
+    """A house's tenants: the person (masked) when the user may see them, else a placeholder."""
+    rows = []
+    for t in house.tenancies.select_related("person", "person__grid", "person__household"):
+        visible = has_perm_at(user, "registers.view_person", t.person.region_path)
+        rows.append(
+            {
+                "tenancy": t,
+                "person": person_dict(t.person, user) if visible else None,
+                "current": t.end_date is None or t.end_date >= timezone.localdate(),
+            }
+        )
+    return rows
+
+
+def component_cases_for_user(user: Any, component: Component) -> list[Any] | None:
+    """The cases about a component that the user may see; ``None`` without the cases app or
+    without ``cases.view_case`` (cases are above registers, so looked up lazily)."""
+    from django.apps import apps
+
+    if not apps.is_installed("wangge.cases"):
+        return None
+    if not has_perm_at(user, "cases.view_case", component.region_path):
+        return None
+    case_model = apps.get_model("cases", "Case")
+    return list(case_model.objects.restrict(user, "view").filter(component=component)[:50])

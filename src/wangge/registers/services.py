@@ -15,7 +15,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -902,6 +902,381 @@ def component_set_status(
         after={"status": new, "note": note[:200]},
     )
     return component
+
+
+# --- updates: households, buildings, houses, tenancies, organisations, components ----------------
+# Each follows person_update: load the row locked, check the actor's area on the row's current
+# path, re-validate the merged fields with the same builder as create, check a new grid (or
+# building) against the actor's area too, save only the changed columns and audit before/after.
+def _refuse_unknown(changes: dict[str, Any], allowed: set[str]) -> None:
+    unknown = set(changes) - allowed
+    if unknown:
+        raise ValidationError(
+            _("不能修改的字段: {fields}").format(fields=", ".join(sorted(unknown)))
+        )
+
+
+def _audit_values(obj: Any, fields: Any) -> dict[str, Any]:
+    return {f: getattr(obj, f) for f in fields}
+
+
+HOUSEHOLD_FIELDS = ("household_no", "address", "is_collective")
+
+
+@transaction.atomic
+def household_update(*, actor: Any, household: Household, **changes: Any) -> Household:
+    """Change a household's number, address, collective flag, house or grid."""
+    household = Household.objects.select_for_update().select_related("grid").get(pk=household.pk)
+    require_at(actor, "registers.change_household", household.region_path)
+    _refuse_unknown(changes, {*HOUSEHOLD_FIELDS, "house", "grid"})
+    before = {**_audit_values(household, HOUSEHOLD_FIELDS), "house": household.house_id}
+    before["grid"] = household.grid.code
+    update: list[str] = []
+    if "household_no" in changes:
+        number = str(changes["household_no"] or "").strip()
+        if not number or len(number) > 32:
+            raise ValidationError(_("户号无效"), errors={"household_no": [str(_("户号无效"))]})
+        if (
+            number != household.household_no
+            and Household.objects.filter(household_no=number).exists()
+        ):
+            raise Conflict(_("户号已存在"), errors={"household_no": [str(_("户号已存在"))]})
+        household.household_no = number
+        update.append("household_no")
+    if "address" in changes:
+        address = str(changes["address"] or "").strip()
+        if len(address) > 255:
+            raise ValidationError(_("住址过长"), errors={"address": [str(_("住址过长"))]})
+        household.address = address
+        update.append("address")
+    if "is_collective" in changes:
+        household.is_collective = bool(changes["is_collective"])
+        update.append("is_collective")
+    if "house" in changes:
+        house = changes["house"]
+        if house is not None:
+            require_at(actor, "registers.view_house", house.region_path)
+        household.house = house
+        update.append("house")
+    if "grid" in changes:
+        grid = grid_for_write(actor, changes["grid"], "registers.change_household")
+        household.grid = grid
+        household.region_path = grid.path
+        update += ["grid", "region_path"]
+    household.save(update_fields=[*dict.fromkeys(update), "updated_at"])
+    after = {**_audit_values(household, HOUSEHOLD_FIELDS), "house": household.house_id}
+    after["grid"] = household.grid.code
+    audit_log(
+        actor=actor, action="registers.household.update", obj=household, before=before, after=after
+    )
+    return household
+
+
+BUILDING_FIELDS = ("code", "name", "address", "floors", "build_year", "lon", "lat")
+
+
+def _small_int(value: Any, low: int, high: int) -> int | None:
+    if value in (None, ""):
+        return None
+    try:
+        number = int(value)
+    except (TypeError, ValueError) as exc:
+        raise ValidationError(_("应为整数")) from exc
+    if not low <= number <= high:
+        raise ValidationError(_("数值超出范围"))
+    return number
+
+
+@transaction.atomic
+def building_update(*, actor: Any, building: Building, **changes: Any) -> Building:
+    """Change a building's fields or move it to another grid; its houses follow the building
+    (they carry the building's grid), and the move is checked on the old and the new grid."""
+    building = Building.objects.select_for_update().select_related("grid").get(pk=building.pk)
+    require_at(actor, "registers.change_building", building.region_path)
+    _refuse_unknown(changes, {*BUILDING_FIELDS, "grid"})
+    before = {**_audit_values(building, BUILDING_FIELDS), "grid": building.grid.code}
+    merged = {**_audit_values(building, BUILDING_FIELDS), **changes}
+    errors: dict[str, list[str]] = {}
+    for field, limit in (("code", 32), ("name", 100), ("address", 255)):
+        merged[field] = str(merged[field] or "").strip()
+        if not merged[field]:
+            errors[field] = [str(_("必填"))]
+        elif len(merged[field]) > limit:
+            errors[field] = [str(_("内容过长"))]
+    for field, parse in (
+        ("floors", lambda v: _small_int(v, 0, 300)),
+        ("build_year", lambda v: _small_int(v, 1000, 2100)),
+        ("lon", lambda v: parse_float(v, -180, 180)),
+        ("lat", lambda v: parse_float(v, -90, 90)),
+    ):
+        try:
+            merged[field] = parse(merged[field])
+        except ValidationError as exc:
+            errors[field] = [exc.message]
+    if errors:
+        raise ValidationError(_("楼栋信息有误"), errors=errors)
+    if merged["code"] != building.code and Building.objects.filter(code=merged["code"]).exists():
+        raise Conflict(_("楼栋编码已存在"), errors={"code": [str(_("楼栋编码已存在"))]})
+    update = [f for f in BUILDING_FIELDS if merged[f] != getattr(building, f)]
+    for field in update:
+        setattr(building, field, merged[field])
+    moved = False
+    if "grid" in changes:
+        grid = grid_for_write(actor, changes["grid"], "registers.change_building")
+        if grid.pk != building.grid_id:
+            building.grid = grid
+            building.region_path = grid.path
+            update += ["grid", "region_path"]
+            moved = True
+    building.save(update_fields=[*update, "updated_at"])
+    if moved:
+        building.houses.update(grid=building.grid, region_path=building.region_path)
+    audit_log(
+        actor=actor,
+        action="registers.building.update",
+        obj=building,
+        before=before,
+        after={**_audit_values(building, BUILDING_FIELDS), "grid": building.grid.code},
+    )
+    return building
+
+
+HOUSE_FIELDS = (
+    "code",
+    "unit",
+    "floor",
+    "room",
+    "use",
+    "area_m2",
+    "ownership",
+    "owner_name",
+    "rental_status",
+    "hazards",
+    "hazard_note",
+)
+
+
+@transaction.atomic
+def house_update(*, actor: Any, house: House, **changes: Any) -> House:
+    """Change a house's fields (use, area, ownership, rental status, hazards …) or move it to
+    another building; a move is checked on the old and the new building's area."""
+    house = House.objects.select_for_update().select_related("building").get(pk=house.pk)
+    require_at(actor, "registers.change_house", house.region_path)
+    _refuse_unknown(changes, {*HOUSE_FIELDS, "building"})
+    building = house.building
+    if "building" in changes:
+        building = changes.pop("building")
+        require_at(actor, "registers.change_house", building.region_path)
+    current = _audit_values(house, HOUSE_FIELDS)
+    before = {**current, "building": house.building_id, "area_m2": str(house.area_m2 or "")}
+    if "floor" in changes:
+        try:
+            changes["floor"] = _small_int(changes["floor"], -10, 300)
+        except ValidationError as exc:
+            raise ValidationError(_("房屋信息有误"), errors={"floor": [exc.message]}) from exc
+    fresh = build_house(building=building, **{**current, **changes})
+    for field, limit in (("unit", 16), ("room", 16), ("code", 40), ("owner_name", 100)):
+        if len(str(getattr(fresh, field) or "")) > limit:
+            raise ValidationError(_("房屋信息有误"), errors={field: [str(_("内容过长"))]})
+    if fresh.code != house.code and House.objects.filter(code=fresh.code).exists():
+        raise Conflict(_("房屋编码已存在"), errors={"code": [str(_("房屋编码已存在"))]})
+    if (
+        House.objects.filter(building=building, unit=fresh.unit, room=fresh.room)
+        .exclude(pk=house.pk)
+        .exists()
+    ):
+        raise Conflict(_("该楼栋单元下房号已存在"), errors={"room": [str(_("房号已存在"))]})
+    fields = (*HOUSE_FIELDS, "address")
+    update = [f for f in fields if getattr(fresh, f) != getattr(house, f)]
+    for field in update:
+        setattr(house, field, getattr(fresh, field))
+    if building.pk != house.building_id:
+        house.building = building
+        house.grid_id = building.grid_id
+        house.region_path = building.region_path
+        house.lon, house.lat = building.lon, building.lat
+        update += ["building", "grid", "region_path", "lon", "lat"]
+    house.save(update_fields=[*update, "updated_at"])
+    audit_log(
+        actor=actor,
+        action="registers.house.update",
+        obj=house,
+        before=before,
+        after={
+            **_audit_values(house, HOUSE_FIELDS),
+            "building": house.building_id,
+            "area_m2": str(house.area_m2 or ""),
+        },
+    )
+    return house
+
+
+@transaction.atomic
+def tenancy_end(*, actor: Any, tenancy: Tenancy, end_date: date | None = None) -> Tenancy:
+    """End a tenancy (退租) on ``end_date`` (today by default); the house shows as 空置 when its
+    last current tenant leaves a fully rented house."""
+    tenancy = Tenancy.objects.select_for_update().select_related("house").get(pk=tenancy.pk)
+    house = tenancy.house
+    require_at(actor, "registers.change_house", house.region_path)
+    end = end_date or timezone.localdate()
+    if tenancy.start_date and end < tenancy.start_date:
+        raise ValidationError(
+            _("到期日期不能早于起租日期"), errors={"end_date": [str(_("到期日期不能早于起租日期"))]}
+        )
+    before = {"end": tenancy.end_date}
+    tenancy.end_date = end
+    tenancy.save(update_fields=["end_date"])
+    today = timezone.localdate()
+    staying = house.tenancies.filter(Q(end_date__isnull=True) | Q(end_date__gt=today))
+    if house.rental_status == RentalStatus.RENTED and end <= today and not staying.exists():
+        house.rental_status = RentalStatus.VACANT
+        house.save(update_fields=["rental_status", "updated_at"])
+    audit_log(
+        actor=actor,
+        action="registers.house.tenancy_end",
+        obj=house,
+        before=before,
+        after={"person": tenancy.person_id, "end": end},
+    )
+    return tenancy
+
+
+ORGANISATION_FIELDS = (
+    "credit_code",
+    "name",
+    "kind",
+    "address",
+    "industry",
+    "legal_representative",
+    "contact_name",
+    "employees",
+    "lon",
+    "lat",
+)
+
+
+@transaction.atomic
+def organisation_update(*, actor: Any, organisation: Organisation, **changes: Any) -> Organisation:
+    """Change an organisation (credit code re-validated, contact phone re-encrypted only when a
+    new one is given), mark it closed (``is_active``) or move it to another grid."""
+    org = Organisation.objects.select_for_update().select_related("grid").get(pk=organisation.pk)
+    require_at(actor, "registers.change_organisation", org.region_path)
+    _refuse_unknown(changes, {*ORGANISATION_FIELDS, "contact_phone", "is_active", "grid"})
+    grid = org.grid
+    if "grid" in changes:
+        grid = grid_for_write(actor, changes.pop("grid"), "registers.change_organisation")
+    is_active = changes.pop("is_active", org.is_active)
+    current = _audit_values(org, ORGANISATION_FIELDS)
+    old_phone = crypto.decrypt(org.contact_phone_enc, O_PHONE)
+    merged = {**current, "contact_phone": old_phone, **changes}
+    for field, limit in (
+        ("name", 200),
+        ("address", 255),
+        ("industry", 64),
+        ("legal_representative", 64),
+        ("contact_name", 64),
+    ):
+        merged[field] = str(merged[field] or "").strip()
+        if len(merged[field]) > limit:
+            raise ValidationError(_("单位信息有误"), errors={field: [str(_("内容过长"))]})
+    fresh = build_organisation(grid=grid, **merged)
+    if (
+        fresh.credit_code != org.credit_code
+        and Organisation.objects.filter(credit_code=fresh.credit_code).exists()
+    ):
+        raise Conflict(_("统一社会信用代码已登记"), errors={"credit_code": [str(_("已登记"))]})
+    before = {**current, "grid": org.grid.code, "is_active": org.is_active}
+    update = [f for f in ORGANISATION_FIELDS if getattr(fresh, f) != getattr(org, f)]
+    for field in update:
+        setattr(org, field, getattr(fresh, field))
+    phone_changed = fresh.contact_phone_hash != org.contact_phone_hash
+    if phone_changed:
+        org.contact_phone_enc = fresh.contact_phone_enc
+        org.contact_phone_hash = fresh.contact_phone_hash
+        update += ["contact_phone_enc", "contact_phone_hash"]
+    if bool(is_active) != org.is_active:
+        org.is_active = bool(is_active)
+        update.append("is_active")
+    if grid.pk != org.grid_id:
+        org.grid = grid
+        org.region_path = grid.path
+        update += ["grid", "region_path"]
+    org.save(update_fields=[*update, "updated_at"])
+    audit_log(
+        actor=actor,
+        action="registers.organisation.update",
+        obj=org,
+        before=before,
+        after={
+            **_audit_values(org, ORGANISATION_FIELDS),
+            "grid": org.grid.code,
+            "is_active": org.is_active,
+            "contact_phone_changed": phone_changed,
+        },
+    )
+    return org
+
+
+COMPONENT_FIELDS = (
+    "identifier",
+    "class_code",
+    "class_name",
+    "name",
+    "address",
+    "lon",
+    "lat",
+    "managing_department",
+    "owner_unit",
+    "maintenance_unit",
+)
+
+
+@transaction.atomic
+def component_update(*, actor: Any, component: Component, **changes: Any) -> Component:
+    """Change a component's fields or grid (the identifier is re-validated against the grid's
+    county); its status changes only through ``component_set_status`` (with a reason)."""
+    comp = Component.objects.select_for_update().select_related("grid").get(pk=component.pk)
+    require_at(actor, "registers.change_component", comp.region_path)
+    _refuse_unknown(changes, {*COMPONENT_FIELDS, "grid"})
+    grid = comp.grid
+    if "grid" in changes:
+        grid = grid_for_write(actor, changes.pop("grid"), "registers.change_component")
+    current = _audit_values(comp, COMPONENT_FIELDS)
+    merged = {**current, **changes}
+    for field, limit in (
+        ("class_name", 64),
+        ("name", 100),
+        ("address", 255),
+        ("managing_department", 100),
+        ("owner_unit", 100),
+        ("maintenance_unit", 100),
+    ):
+        merged[field] = str(merged[field] or "").strip()
+        if len(merged[field]) > limit:
+            raise ValidationError(_("部件信息有误"), errors={field: [str(_("内容过长"))]})
+    fresh = build_component(grid=grid, status=comp.status, **merged)
+    if (
+        fresh.identifier != comp.identifier
+        and Component.objects.filter(identifier=fresh.identifier).exists()
+    ):
+        raise Conflict(_("部件标识码已存在"), errors={"identifier": [str(_("已存在"))]})
+    before = {**current, "grid": comp.grid.code}
+    update = [f for f in COMPONENT_FIELDS if getattr(fresh, f) != getattr(comp, f)]
+    for field in update:
+        setattr(comp, field, getattr(fresh, field))
+    if grid.pk != comp.grid_id:
+        comp.grid = grid
+        comp.region_path = grid.path
+        update += ["grid", "region_path"]
+    comp.save(update_fields=[*update, "updated_at"])
+    audit_log(
+        actor=actor,
+        action="registers.component.update",
+        obj=comp,
+        before=before,
+        after={**_audit_values(comp, COMPONENT_FIELDS), "grid": comp.grid.code},
+    )
+    return comp
 
 
 # --- visits and care plans ----------------------------------------------------------------------

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import field_views, privacy_views, views
+from . import field_views, privacy_views, record_views, views
 
 app_name = "registers"
 
@@ -27,4 +27,38 @@ urlpatterns = [
         name="person_subject_export",
     ),
     path("people/<int:pk>/erase/", privacy_views.person_erase_view, name="person_erase"),
+]
+
+# Create, edit, list and detail pages of people, households, buildings, houses, organisations
+# and components (record_views).
+urlpatterns += [
+    path("people/new/", record_views.person_new, name="person_new"),
+    path("people/<int:pk>/edit/", record_views.person_edit, name="person_edit"),
+    path("households/", record_views.households, name="households"),
+    path("households/new/", record_views.household_new, name="household_new"),
+    path("households/<int:pk>/", record_views.household_detail, name="household"),
+    path("households/<int:pk>/edit/", record_views.household_edit, name="household_edit"),
+    path("buildings/", record_views.buildings, name="buildings"),
+    path("buildings/new/", record_views.building_new, name="building_new"),
+    path("buildings/<int:pk>/", record_views.building_detail, name="building"),
+    path("buildings/<int:pk>/edit/", record_views.building_edit, name="building_edit"),
+    path("houses/", record_views.houses, name="houses"),
+    path("houses/new/", record_views.house_new, name="house_new"),
+    path("houses/<int:pk>/", record_views.house_detail, name="house"),
+    path("houses/<int:pk>/edit/", record_views.house_edit, name="house_edit"),
+    path("houses/<int:pk>/tenancies/", record_views.tenancy_add_view, name="tenancy_add"),
+    path(
+        "houses/<int:pk>/tenancies/<int:tenancy_pk>/end/",
+        record_views.tenancy_end_view,
+        name="tenancy_end",
+    ),
+    path("organisations/", record_views.organisations, name="organisations"),
+    path("organisations/new/", record_views.organisation_new, name="organisation_new"),
+    path("organisations/<int:pk>/", record_views.organisation_detail, name="organisation"),
+    path("organisations/<int:pk>/edit/", record_views.organisation_edit, name="organisation_edit"),
+    path("components/", record_views.components, name="components"),
+    path("components/new/", record_views.component_new, name="component_new"),
+    path("components/<int:pk>/", record_views.component_detail, name="component"),
+    path("components/<int:pk>/edit/", record_views.component_edit, name="component_edit"),
+    path("components/<int:pk>/status/", record_views.component_status, name="component_status"),
 ]

@@ -15,7 +15,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
-from wangge.accounts.permissions import has_perm_anywhere
+from wangge.accounts.permissions import has_perm_anywhere, has_perm_at
 from wangge.core.exceptions import NotFound, PermissionDenied, WanggeError
 from wangge.geo.selectors import access_region
 from wangge.web.views import perm_anywhere
@@ -61,6 +61,7 @@ def people(request: HttpRequest) -> HttpResponse:
             "flags": PersonFlag.choices,
             "querystring": urlencode(query),
             "may_export": has_perm_anywhere(request.user, "registers.export_person"),
+            "may_add": has_perm_anywhere(request.user, "registers.add_person"),
         },
     )
 
@@ -77,6 +78,8 @@ def person_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "person": person,
             "data": data,
             "may_reveal": can_reveal(request.user, person) and not person.erased_at,
+            "may_edit": not person.erased_at
+            and has_perm_at(request.user, "registers.change_person", person.region_path),
             "group_labels": dict(SensitiveGroup.choices),
             "flag_labels": dict(PersonFlag.choices),
             "visits": person.visits.select_related("visitor")[:20],

@@ -92,6 +92,27 @@ NAV: list[NavItem] = [
         _("独居老人户、隐患房屋、部件状态和特殊人群(汇总)图层。"),
     ),
     NavItem(
+        _("实有房屋"),
+        "registers:houses",
+        "registers.view_house",
+        "⌂",
+        _("楼栋和房屋台账：用途、面积、产权、出租和隐患；登记和退租租户。"),
+    ),
+    NavItem(
+        _("单位组织"),
+        "registers:organisations",
+        "registers.view_organisation",
+        "▤",
+        _("辖区单位、企业和社会组织：信用代码校验，联系电话脱敏显示。"),
+    ),
+    NavItem(
+        _("管理部件"),
+        "registers:components",
+        "registers.view_component",
+        "⚙",
+        _("井盖、路灯等管理部件：按网格和状态筛选，变更状态需填写原因。"),
+    ),
+    NavItem(
         _("台账导入"),
         "registers:imports",
         "registers.import_registers",

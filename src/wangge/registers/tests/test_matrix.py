@@ -11,6 +11,7 @@ from openpyxl import load_workbook
 
 from wangge.registers.models import ImportJob, Person
 from wangge.registers.tests.factories import SYSTEM, make_component, make_person, people_xlsx
+from wangge.registers.tests.test_record_matrix import COVERED as RECORD_COVERED
 
 pytestmark = pytest.mark.django_db
 
@@ -45,6 +46,7 @@ COVERED = {
     "POST /api/v1/registers/imports",
     "GET /api/v1/registers/imports/{job_id}",
 }
+COVERED |= RECORD_COVERED  # the create/edit/list/detail pages and their API
 
 
 @pytest.fixture
