@@ -17,8 +17,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from wangge.accounts.permissions import has_perm_at, path_filter, scope_paths
-from wangge.cases.choices import OPEN_STATES, CaseState, Source
-from wangge.cases.models import Case, Department, MatterType
+from wangge.cases.choices import CaseState, Source
+from wangge.cases.models import LIVE_STATES, Case, Department, MatterType
 from wangge.core.exceptions import NotFound
 from wangge.geo.choices import Level
 from wangge.geo.models import Region
@@ -33,7 +33,6 @@ VIEW_DASHBOARD = "analytics.view_dashboard"
 VIEW_ASSESSMENT = "analytics.view_assessment"
 RUN_ASSESSMENT = "analytics.run_assessment"
 VIEW_REPORT = "analytics.view_report"
-LIVE_STATES = [*(str(s) for s in OPEN_STATES), CaseState.SUSPENDED.value]
 OVERDUE_LIST = 20
 TOP_TYPES = 12
 
@@ -179,7 +178,8 @@ def trend(region: Region, period: Period) -> list[tuple[Any, dict[str, int]]]:
 def overdue_cases(path: str, *, now: datetime, period: Period | None = None) -> QuerySet[Case]:
     """Open, not suspended cases under ``path`` whose current step deadline has passed (only
     open cases carry ``due_at``: the partial index ``case_open_due``)."""
-    qs = Case.objects.filter(due_at__lt=now, region_path__startswith=path)
+    # Only live cases carry ``due_at``; saying so lets the planner use case_live_path.
+    qs = Case.objects.filter(state__in=LIVE_STATES, due_at__lt=now, region_path__startswith=path)
     if period is not None:
         qs = qs.filter(
             reported_at__gte=midnight(period.start), reported_at__lt=midnight(period.end)
