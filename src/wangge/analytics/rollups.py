@@ -558,7 +558,7 @@ def _aggregate_pg(cursor: Any, c: WorkClock) -> int:
     if any(a in own for r in own for a in ancestors.get(r, []) if a != r):
         cursor.execute(
             f"CREATE TEMPORARY TABLE {REBUILT}_m AS SELECT grain, bucket, region_id, "  # noqa: S608 - identifiers are constants
-            f"dim, value, {sums.replace('s.', '')} FROM {REBUILT} "
+            f"dim, value, {', '.join(f'SUM({m}) AS {m}' for m in MEASURES)} FROM {REBUILT} "
             "GROUP BY grain, bucket, region_id, dim, value"
         )
         cursor.execute(f"DROP TABLE {REBUILT}")

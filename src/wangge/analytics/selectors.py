@@ -73,9 +73,13 @@ def breadcrumbs(user: Any, region: Region, perm: str = VIEW_DASHBOARD) -> list[R
 
 
 def children(region: Region) -> list[Region]:
+    """The active sub-areas of ``region``, without their polygons (the map reads those through
+    :func:`boundaries`, kept per process)."""
     if region.level == Level.GRID:
         return []
-    return list(Region.objects.filter(parent=region, is_active=True).order_by("code"))
+    return list(
+        Region.objects.filter(parent=region, is_active=True).defer("boundary").order_by("code")
+    )
 
 
 def grids_under(region: Region) -> QuerySet[Region]:
@@ -462,12 +466,14 @@ def map_data(region: Region, period: Period, *, now: datetime | None = None) -> 
             )
         if reported and g.center_lat is not None and g.center_lon is not None:
             heat.append([g.center_lat, g.center_lon, reported])
-    for k in children(region):
-        if k.boundary and k.level != Level.GRID:
+    kids = children(region)
+    kid_shapes = boundaries(kids)
+    for k in kids:
+        if kid_shapes.get(k.pk) and k.level != Level.GRID:
             features.append(
                 {
                     "type": "Feature",
-                    "geometry": k.boundary,
+                    "geometry": kid_shapes[k.pk],
                     "properties": {
                         "layer": "area",
                         "code": k.code,
