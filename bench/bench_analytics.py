@@ -1,17 +1,22 @@
 """Command centre at scale: rollups vs GROUP BY over raw cases, 5,000,000 vs 500,000 cases.
 
-PostgreSQL only (a scratch database ``wangge_bench_analytics2`` on 127.0.0.1:5432, user postgres;
-dropped afterwards). In a child process:
+PostgreSQL only (a scratch database ``wangge_bench_analytics2`` on 127.0.0.1:5432, user postgres,
+or ``$BENCH_ANALYTICS_DB``; dropped afterwards unless ``--keep``). In a child process:
 
 1. ``migrate`` and ``wangge demo --no-cases`` (the full demo city: 522 grids, its catalogue);
-2. COPY ``--cases``/10 cases into ``cases_case`` — the most recent tenth of a 3-year history at
-   an even daily rate, states by age (old ones closed, rated, rejected, merged, cancelled; the
-   last weeks open, some overdue) — then ``wangge analytics rebuild-rollups`` (timed);
-3. time the command-centre data (``analytics.selectors.dashboard_data`` + ``map_data``) for the
-   district and for one grid, latest full month, best of ``--repeat``; time the same numbers by
-   plain GROUP BY queries over ``cases_case`` and check they agree; print the ratio (target ≥ 20);
-4. top up with the older 90 % of the history (same rate, so the current month is unchanged),
-   rebuild, and time again: dashboard at N / at N/10 (target ≤ 1.5);
+2. generate ``--cases``/10 cases inside PostgreSQL (``INSERT … SELECT … generate_series``, seeded
+   ``random()``; secondary indexes and foreign keys of ``cases_case`` dropped for the load and
+   recreated after it) — the most recent tenth of a 3-year history at an even daily rate, states
+   by age (old ones closed, rated, rejected, merged, cancelled; the last weeks open, some
+   overdue; departments on the cases dispatched above the grid) — then
+   ``wangge analytics rebuild-rollups`` (timed);
+3. time the command-centre data (``analytics.selectors.dashboard_data`` + the map's numbers) for
+   the district and for one grid, latest full month, best of ``--repeat``; time the same numbers
+   by plain GROUP BY queries over ``cases_case`` (with the indexes the product has: the area
+   path prefix, no index made for the benchmark) and check they agree; print the ratio
+   (target ≥ 20);
+4. top up with the older 90 % of the history (same rate, so the current month and the open
+   cases are unchanged), rebuild, and time again: dashboard at N / at N/10 (target ≤ 1.5);
 5. peak RSS of a fresh process that serves the dashboard's two endpoints through Django's WSGI
    handler 20 times.
 
@@ -356,13 +361,21 @@ def measure(
 
 
 def peak_rss(code: str, period: str) -> float:
+    # VmHWM is this process's own peak. ``ru_maxrss`` is not: Linux carries the parent's peak
+    # across fork + exec, so it reported the benchmark process (≈200–400 MB after generating and
+    # rebuilding), not the web process (figures before 2026-11-22 23:30).
     script = (
         "import resource, django, os; django.setup()\n"
+        "def peak():\n"
+        "    for line in open('/proc/self/status'):\n"
+        "        if line.startswith('VmHWM:'):\n"
+        "            return int(line.split()[1])\n"
+        "    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
         "from django.test import Client\nfrom wangge.accounts.models import User\n"
         "u = User.objects.filter(is_superuser=True).first()\nc = Client(); c.force_login(u)\n"
         f"for _ in range(20):\n    assert c.get('/analytics/data.json?area={code}&period={period}').status_code == 200\n"  # noqa: E501
         f"    assert c.get('/analytics/map.geojson?area={code}&period={period}').status_code == 200\n"  # noqa: E501
-        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)\n"
+        "print(peak())\n"
     )
     out = subprocess.run(
         [sys.executable, "-c", script], capture_output=True, text=True, env=os.environ, check=True

@@ -215,6 +215,20 @@ def overdue_by_prefix(
     return out
 
 
+def overdue_groups(
+    path: str, *, now: datetime, period: Period | None
+) -> list[tuple[str, Any, int]]:
+    """(area path, department id, count) of the overdue cases under ``path``: the dashboard's
+    overdue total, per sub-area and per department from one read of the live cases."""
+    rows = (
+        overdue_cases(path, now=now, period=period)
+        .values_list("region_path", "department_id")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    return list(rows)
+
+
 def open_by_grid(path: str) -> dict[int, int]:
     rows = (
         Case.objects.filter(state__in=LIVE_STATES, region_path__startswith=path)
@@ -300,10 +314,23 @@ def dashboard_data(
 ) -> dict[str, Any]:
     """Everything the command-centre page draws, as JSON-ready data."""
     now = now or timezone.now()
-    head = area_indicators(region, period, now=now)
     kids = children(region)
-    kid_sums = sums_by_region([k.pk for k in kids], period)
-    kid_overdue = overdue_by_prefix(kids, region.path, now=now, period=period) if kids else {}
+    kid_sums = sums_by_region([region.pk, *(k.pk for k in kids)], period)
+    overdue_rows = overdue_groups(region.path, now=now, period=period)
+    overdue_total = sum(n for _p, _d, n in overdue_rows)
+    head = {
+        "sums": kid_sums[region.pk],
+        "overdue": overdue_total,
+        "indicators": indicator_values(kid_sums[region.pk], overdue_total),
+    }
+    kid_overdue = dict.fromkeys((k.pk for k in kids), 0)
+    dept_overdue: dict[Any, int] = {}
+    for p, dept, n in overdue_rows:
+        dept_overdue[dept] = dept_overdue.get(dept, 0) + n
+        for k in kids:
+            if p.startswith(k.path):
+                kid_overdue[k.pk] += n
+                break
     kid_open = _open_by_region(kids, region.path) if kids else {}
     sub_areas = []
     for k in kids:
@@ -324,7 +351,6 @@ def dashboard_data(
         )
     parts = breakdowns(region, period, (Dim.DEPT, Dim.STATE, Dim.TYPE, Dim.SOURCE))
     depts = parts[Dim.DEPT]
-    dept_overdue = overdue_by(region.path, now=now, period=period, field="department_id")
     dept_names = _labels(Dim.DEPT, depts)
     league: list[dict[str, Any]] = []
     for value, s in depts.items():
@@ -358,6 +384,7 @@ def dashboard_data(
         }
         for c in overdue_cases(region.path, now=now)
         .select_related("grid")
+        .only("tracking_code", "title", "state", "due_at", "grid", "grid__name")
         .order_by("due_at", "id")[:OVERDUE_LIST]
     ]
     in_area = (
