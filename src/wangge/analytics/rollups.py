@@ -520,7 +520,7 @@ def _aggregate_pg(cursor: Any, c: WorkClock) -> int:
     )
     cases = int(cursor.fetchone()[0])
     cursor.execute(f"SELECT DISTINCT region_id FROM {REBUILT} WHERE grain = 'm' AND dim = ''")  # noqa: S608 - identifiers are constants
-    own = {r for (r,) in cursor.fetchall()}
+    with_cases = {r for (r,) in cursor.fetchall()}
     cursor.execute(f"SELECT region_id, ancestor_id FROM {ANCESTORS}")  # noqa: S608 - identifiers are constants
     ancestors: dict[int, list[int]] = {}
     for region, ancestor in cursor.fetchall():
@@ -555,7 +555,7 @@ def _aggregate_pg(cursor: Any, c: WorkClock) -> int:
         )
     # A region with cases of its own that is also above another such region (a grid with
     # micro-grids) now has two rows per key: merge them.
-    if any(a in own for r in own for a in ancestors.get(r, []) if a != r):
+    if any(a in with_cases for r in with_cases for a in ancestors.get(r, []) if a != r):
         cursor.execute(
             f"CREATE TEMPORARY TABLE {REBUILT}_m AS SELECT grain, bucket, region_id, "  # noqa: S608 - identifiers are constants
             f"dim, value, {', '.join(f'SUM({m}) AS {m}' for m in MEASURES)} FROM {REBUILT} "
