@@ -75,9 +75,10 @@ def say(text: str = "") -> None:
 class Loader:
     """Generates cases inside PostgreSQL: one ``INSERT … SELECT … FROM generate_series`` per
     million rows, ``random()`` seeded once per run with ``setseed`` (one session, no parallel
-    workers: the same city every run). The secondary indexes and foreign keys of ``cases_case``
-    are dropped for the load and recreated (and the foreign keys re-validated) after it, as a
-    bulk load into an empty table is done; the primary key and unique constraints stay."""
+    workers: the same draws every run; the dates follow the start time). The secondary indexes
+    and foreign keys of ``cases_case`` are dropped for the load and recreated (the foreign keys
+    re-validated) after it, as bulk loads are done; the primary key and unique constraints
+    stay."""
 
     CHUNK = 1_000_000
 

@@ -7,10 +7,13 @@ transaction; the handlers below turn the change into a delta of measures per rol
 from its timeline (one indexed query), and the suspension periods when the handling interval
 changed. So a case write costs one upsert, plus one or two small reads.
 
-Rebuild: every case is read once (ordered by id, with its timeline counts merged in by id),
-its measures are staged in a temporary table and aggregated by SQL into the rollup keys; the
-result is compared with the stored rollups (differences are reported) and, when they differ,
-replaces them in the same transaction."""
+Rebuild: every case's measures are staged in a temporary table and aggregated by SQL into the
+rollup keys; the result is compared with the stored rollups (differences are reported) and, when
+they differ, replaces them in the same transaction. On PostgreSQL the staging is one
+``INSERT … SELECT`` over the case table (only cases with suspension periods go through Python),
+each grid's own keys are one ``GROUP BY`` each over the stage, and every level of the region tree
+is then summed into its parents, deepest first (:func:`_aggregate_pg`). On SQLite every case
+goes through Python and each key kind is grouped over the stage joined to the ancestors."""
 
 from __future__ import annotations
 
