@@ -1,17 +1,22 @@
 """Command centre at scale: rollups vs GROUP BY over raw cases, 5,000,000 vs 500,000 cases.
 
-PostgreSQL only (a scratch database ``wangge_bench_analytics2`` on 127.0.0.1:5432, user postgres;
-dropped afterwards). In a child process:
+PostgreSQL only (a scratch database ``wangge_bench_analytics2`` on 127.0.0.1:5432, user postgres,
+or ``$BENCH_ANALYTICS_DB``; dropped afterwards unless ``--keep``). In a child process:
 
 1. ``migrate`` and ``wangge demo --no-cases`` (the full demo city: 522 grids, its catalogue);
-2. COPY ``--cases``/10 cases into ``cases_case`` — the most recent tenth of a 3-year history at
-   an even daily rate, states by age (old ones closed, rated, rejected, merged, cancelled; the
-   last weeks open, some overdue) — then ``wangge analytics rebuild-rollups`` (timed);
-3. time the command-centre data (``analytics.selectors.dashboard_data`` + ``map_data``) for the
-   district and for one grid, latest full month, best of ``--repeat``; time the same numbers by
-   plain GROUP BY queries over ``cases_case`` and check they agree; print the ratio (target ≥ 20);
-4. top up with the older 90 % of the history (same rate, so the current month is unchanged),
-   rebuild, and time again: dashboard at N / at N/10 (target ≤ 1.5);
+2. generate ``--cases``/10 cases inside PostgreSQL (``INSERT … SELECT … generate_series``, seeded
+   ``random()``; secondary indexes and foreign keys of ``cases_case`` dropped for the load and
+   recreated after it) — the most recent tenth of a 3-year history at an even daily rate, states
+   by age (old ones closed, rated, rejected, merged, cancelled; the last weeks open, some
+   overdue; departments on the cases dispatched above the grid) — then
+   ``wangge analytics rebuild-rollups`` (timed);
+3. time the command-centre data (``analytics.selectors.dashboard_data`` + the map's numbers) for
+   the district and for one grid, latest full month, best of ``--repeat``; time the same numbers
+   by plain GROUP BY queries over ``cases_case`` (with the indexes the product has: the area
+   path prefix, no index made for the benchmark) and check they agree; print the ratio
+   (target ≥ 20);
+4. top up with the older 90 % of the history (same rate, so the current month and the open
+   cases are unchanged), rebuild, and time again: dashboard at N / at N/10 (target ≤ 1.5);
 5. peak RSS of a fresh process that serves the dashboard's two endpoints through Django's WSGI
    handler 20 times.
 
@@ -26,10 +31,8 @@ Usage: ``bench/run.py analytics [--cases 5000000] [--repeat 3]``.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
-import random
 import subprocess
 import sys
 import time
@@ -38,7 +41,7 @@ from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
-PG_DB = "wangge_bench_analytics2"
+PG_DB = os.environ.get("BENCH_ANALYTICS_DB", "wangge_bench_analytics2")
 PG_ADMIN_DSN = os.environ.get(
     "BENCH_PG_DSN", "host=127.0.0.1 port=5432 user=postgres dbname=postgres connect_timeout=5"
 )
@@ -70,103 +73,180 @@ def say(text: str = "") -> None:
 
 
 class Loader:
-    def __init__(self, now: datetime, seed: int = 6) -> None:
-        from wangge.cases.models import MatterType
+    """Generates cases inside PostgreSQL: one ``INSERT … SELECT … FROM generate_series`` per
+    million rows, ``random()`` seeded once per run with ``setseed`` (one session, no parallel
+    workers: the same draws every run; the dates follow the start time). The secondary indexes
+    and foreign keys of ``cases_case`` are dropped for the load and recreated (the foreign keys
+    re-validated) after it, as bulk loads are done; the primary key and unique constraints
+    stay."""
+
+    CHUNK = 1_000_000
+
+    def __init__(self, now: datetime, seed: float = 0.6) -> None:
+        from django.db import connection
+
+        from wangge.cases.models import Department, MatterType
         from wangge.geo.models import Region
 
         self.now = now
-        self.rng = random.Random(seed)
-        self.grids = [(g.pk, g.path) for g in Region.objects.filter(level="grid").order_by("code")]
-        self.types = list(MatterType.objects.values_list("pk", flat=True))
+        self.grids = list(
+            Region.objects.filter(level="grid").order_by("code").values_list("pk", "path")
+        )
+        self.types = list(MatterType.objects.order_by("pk").values_list("pk", flat=True))
+        self.departments = list(Department.objects.order_by("pk").values_list("pk", flat=True))
         self.count = 0
+        with connection.cursor() as cursor:
+            cursor.execute("SET max_parallel_workers_per_gather = 0")
+            cursor.execute("SELECT setseed(%s)", [seed])
 
-    def row(self, reported: datetime) -> tuple[Any, ...]:
-        rng = self.rng
-        self.count += 1
-        grid_id, path = self.grids[rng.randrange(len(self.grids))]
-        age = (self.now - reported).total_seconds() / 86400
-        h = timedelta(hours=1)
-        acc = dis = han = ver = clo = rat = end = due = None
-        rating, rework, step, deadlines = None, 0, "", {}
-        if age > 20:
-            r = rng.random()
-            state = (
-                "rated"
-                if r < 0.33
-                else "closed"
-                if r < 0.9
-                else "rejected"
-                if r < 0.94
-                else "merged"
-                if r < 0.97
-                else "cancelled"
+    def _sql(self) -> str:
+        hour = "interval '1 hour'"
+        ages = "EXTRACT(EPOCH FROM (%(now)s::timestamptz - b.reported)) / 86400.0"
+        state = (
+            f"CASE WHEN {ages} > 20 THEN (CASE WHEN b.r_state < 0.33 THEN 'rated' "
+            "WHEN b.r_state < 0.9 THEN 'closed' WHEN b.r_state < 0.94 THEN 'rejected' "
+            "WHEN b.r_state < 0.97 THEN 'merged' ELSE 'cancelled' END) "
+            f"WHEN b.r_open < LEAST(1, 2 / GREATEST({ages}, 0.1)) THEN "
+            f"(ARRAY{OPEN!r})[1 + floor(b.r_which * {len(OPEN)})::int] ELSE 'closed' END"
+        )
+        # Timestamps of the steps a state has passed (NULL where it has not).
+        times = (
+            f"SELECT b.*, st.state, "
+            f"CASE WHEN st.state IN ('rejected', 'merged', 'cancelled') THEN NULL "
+            f"ELSE b.reported + {hour} * (0.1 + 2.9 * b.r_acc) END AS acc "
+            f"FROM b CROSS JOIN LATERAL (SELECT {state} AS state) st"
+        )
+        steps = (
+            "SELECT t.*, "
+            "CASE WHEN t.acc IS NULL OR t.state = 'reported' THEN NULL "
+            f"ELSE t.acc + {hour} * (0.1 + 1.9 * t.r_dis) END AS dis FROM ({times}) t"
+        )
+        han = (
+            "SELECT s.*, CASE WHEN s.state IN ('handled', 'verified', 'closed', 'rated') "
+            f"THEN s.dis + {hour} * (1 + 59 * s.r_han) END AS han FROM ({steps}) s"
+        )
+        ver = (
+            "SELECT h.*, CASE WHEN h.state IN ('verified', 'closed', 'rated') "
+            f"THEN h.han + {hour} * (0.5 + 9.5 * h.r_ver) END AS ver FROM ({han}) h"
+        )
+        clo = (
+            "SELECT v.*, CASE WHEN v.state IN ('closed', 'rated') THEN v.ver + "
+            f"{hour} END AS clo FROM ({ver}) v"
+        )
+        step = (
+            "CASE x.state WHEN 'reported' THEN 'accept' WHEN 'accepted' THEN 'dispatch' "
+            "WHEN 'dispatched' THEN 'handle' WHEN 'in_progress' THEN 'handle' "
+            "WHEN 'handled' THEN 'verify' WHEN 'verified' THEN 'verify' ELSE '' END"
+        )
+        is_open = f"x.state IN ({', '.join(repr(s) for s in OPEN)})"
+        src = (
+            "CASE WHEN x.r_src < 0.40 THEN 'patrol' WHEN x.r_src < 0.65 THEN 'hotline' "
+            "WHEN x.r_src < 0.87 THEN 'resident' WHEN x.r_src < 0.92 THEN 'iot' "
+            "WHEN x.r_src < 0.97 THEN 'transfer' ELSE 'leader' END"
+        )
+        rating = (
+            "CASE WHEN x.state = 'rated' THEN (CASE WHEN x.r_rate < 0.55 THEN 5 "
+            "WHEN x.r_rate < 0.80 THEN 4 WHEN x.r_rate < 0.90 THEN 3 WHEN x.r_rate < 0.96 "
+            "THEN 2 ELSE 1 END) END"
+        )
+        deadlines = (
+            "jsonb_strip_nulls(jsonb_build_object("
+            "'handle', CASE WHEN x.dis IS NOT NULL THEN jsonb_build_object('due', "
+            f"to_jsonb(x.dis + {hour} * 40)) END, "
+            "'verify', CASE WHEN x.han IS NOT NULL THEN jsonb_build_object('due', "
+            f"to_jsonb(x.han + {hour} * 8)) END))"
+        )
+        dept = (
+            "CASE WHEN x.dis IS NOT NULL AND x.r_level >= 0.5 AND %(ndept)s > 0 THEN "
+            "(%(depts)s::bigint[])[1 + floor(x.r_dept * %(ndept)s)::int] END"
+        )
+        randoms = ", ".join(
+            f"random() AS r_{n}"
+            for n in (
+                "grid", "type", "state", "open", "which", "acc", "dis", "han", "ver", "rework",
+                "due", "src", "rate", "level", "dept",
             )
-        else:
-            state = (
-                OPEN[rng.randrange(len(OPEN))]
-                if rng.random() < min(1, 2 / max(age, 0.1))
-                else "closed"
-            )
-        if state in ("rejected", "merged", "cancelled"):
-            end = reported + h
-        else:
-            acc = reported + h * rng.uniform(0.1, 3)
-            if state not in ("reported",):
-                dis = acc + h * rng.uniform(0.1, 2)
-                handle_due = dis + h * 40
-                deadlines["handle"] = {"due": handle_due.isoformat()}
-                if state in ("handled", "verified", "closed", "rated"):
-                    han = dis + h * rng.uniform(1, 60)
-                    rework = 1 if rng.random() < 0.06 else 0
-                    deadlines["verify"] = {"due": (han + 8 * h).isoformat()}
-                if state in ("verified", "closed", "rated"):
-                    ver = han + h * rng.uniform(0.5, 10)
-                if state in ("closed", "rated"):
-                    clo = ver + h
-                if state == "rated":
-                    rat = clo + h
-                    rating = rng.choices([5, 4, 3, 2, 1], [55, 25, 10, 6, 4])[0]
-            else:
-                acc = None
-            if state in OPEN:
-                step = {
-                    "reported": "accept",
-                    "accepted": "dispatch",
-                    "dispatched": "handle",
-                    "in_progress": "handle",
-                    "handled": "verify",
-                    "verified": "verify",
-                }[state]
-                due = reported + timedelta(days=rng.uniform(0, 10))
-        updated = clo or han or dis or acc or end or reported
-        return (
-            f"B{self.count:011d}", SOURCES[rng.randrange(len(SOURCES))], "", "", "暴露垃圾", "",
-            120.6, 31.3, "wgs84", "", grid_id, path, self.types[rng.randrange(len(self.types))],
-            "{}", "[]", "normal", state, "grid" if rng.random() < 0.5 else "community", "[]", "",
-            step, reported if step else None, due, json.dumps(deadlines), "", 1, reported,
-            acc, dis, han, ver, clo, rat, end, "", rating, "", rework, 0, False, reported, updated,
         )  # fmt: skip
+        # OFFSET 0 keeps the planner from inlining the subquery (each random() drawn once).
+        base = (
+            f"SELECT i, %(first)s::timestamptz + (%(last)s::timestamptz - %(first)s::timestamptz)"
+            f" * ((i - 1 + random()) / %(n)s) AS reported, {randoms} "
+            "FROM generate_series(%(lo)s::int, %(hi)s::int) AS i OFFSET 0"
+        )
+        values = [
+            "'B' || lpad((%(offset)s + x.i)::text, 11, '0')", src, "''", "''", "'暴露垃圾'", "''",
+            "120.6", "31.3", "'wgs84'", "''",
+            "(%(grids)s::bigint[])[1 + floor(x.r_grid * %(ngrid)s)::int]",
+            "(%(paths)s::text[])[1 + floor(x.r_grid * %(ngrid)s)::int]",
+            "(%(types)s::bigint[])[1 + floor(x.r_type * %(ntype)s)::int]",
+            "'{}'", "'[]'", "'normal'", "x.state",
+            "CASE WHEN x.r_level < 0.5 THEN 'grid' ELSE 'community' END", "'[]'", "''",
+            step, f"CASE WHEN {is_open} THEN x.reported END",
+            f"CASE WHEN {is_open} THEN x.reported + interval '1 day' * 10 * x.r_due END",
+            deadlines, "''", "1", "x.reported", "x.acc", "x.dis", "x.han", "x.ver", "x.clo",
+            f"CASE WHEN x.state = 'rated' THEN x.clo + {hour} END",
+            "CASE WHEN x.state IN ('rejected', 'merged', 'cancelled') "
+            f"THEN x.reported + {hour} END",
+            "''", rating, "''",
+            "CASE WHEN x.han IS NOT NULL AND x.r_rework < 0.06 THEN 1 ELSE 0 END", "0", "false",
+            "x.reported", "COALESCE(x.clo, x.han, x.dis, x.acc, x.reported)", dept,
+        ]  # fmt: skip
+        return (
+            f"INSERT INTO cases_case ({', '.join(COLUMNS)}, department_id) "
+            f"SELECT {', '.join(values)} FROM ({clo}) x"
+        ).replace("FROM b ", f"FROM ({base}) b ")
 
     def load(self, n: int, first: datetime, last: datetime) -> float:
         from django.db import connection, transaction
 
         started = time.perf_counter()
-        span = (last - first).total_seconds()
-        rows = (
-            self.row(first + timedelta(seconds=span * (i + self.rng.random()) / n))
-            for i in range(n)
-        )
-        copy_sql = f"COPY cases_case ({', '.join(COLUMNS)}) FROM STDIN"
-        with (
-            transaction.atomic(),
-            connection.cursor() as cursor,
-            cursor.cursor.copy(copy_sql) as copy,
-        ):
-            for row in rows:
-                copy.write_row(row)
+        params = {
+            "now": self.now, "first": first, "last": last, "n": n, "offset": self.count,
+            "grids": [g for g, _p in self.grids], "paths": [p for _g, p in self.grids],
+            "ngrid": len(self.grids), "types": self.types, "ntype": len(self.types),
+            "depts": self.departments, "ndept": len(self.departments),
+        }  # fmt: skip
+        sql = self._sql()
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute("SET LOCAL maintenance_work_mem = '512MB'")
+            dropped = _drop_secondary(cursor, "cases_case")
+            for lo in range(1, n + 1, self.CHUNK):
+                cursor.execute(sql, {**params, "lo": lo, "hi": min(n, lo + self.CHUNK - 1)})
+            _recreate(cursor, dropped)
+        self.count += n
         with connection.cursor() as cursor:
             cursor.execute("ANALYZE cases_case")
         return time.perf_counter() - started
+
+
+def _drop_secondary(cursor: Any, table: str) -> list[str]:
+    """Drop the table's foreign keys and the indexes that back no constraint; returns the SQL
+    that recreates them (indexes first, then the foreign keys, which re-validate every row)."""
+    cursor.execute(
+        "SELECT i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid) FROM pg_index i "
+        "WHERE i.indrelid = %s::regclass AND NOT EXISTS "
+        "(SELECT 1 FROM pg_constraint c WHERE c.conindid = i.indexrelid)",
+        [table],
+    )
+    indexes = cursor.fetchall()
+    cursor.execute(
+        "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
+        "WHERE conrelid = %s::regclass AND contype = 'f'",
+        [table],
+    )
+    fks = cursor.fetchall()
+    for name, _d in fks:
+        cursor.execute(f'ALTER TABLE {table} DROP CONSTRAINT "{name}"')
+    for name, _d in indexes:
+        cursor.execute(f"DROP INDEX {name}")
+    return [d for _n, d in indexes] + [
+        f'ALTER TABLE {table} ADD CONSTRAINT "{name}" {d}' for name, d in fks
+    ]
+
+
+def _recreate(cursor: Any, statements: list[str]) -> None:
+    for sql in statements:
+        cursor.execute(sql)
 
 
 def rebuild() -> tuple[float, Any]:
@@ -282,13 +362,21 @@ def measure(
 
 
 def peak_rss(code: str, period: str) -> float:
+    # VmHWM is this process's own peak. ``ru_maxrss`` is not: Linux carries the parent's peak
+    # across fork + exec, so it reported the benchmark process (≈200–400 MB after generating and
+    # rebuilding), not the web process (figures before 2026-11-22 23:30).
     script = (
         "import resource, django, os; django.setup()\n"
+        "def peak():\n"
+        "    for line in open('/proc/self/status'):\n"
+        "        if line.startswith('VmHWM:'):\n"
+        "            return int(line.split()[1])\n"
+        "    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
         "from django.test import Client\nfrom wangge.accounts.models import User\n"
         "u = User.objects.filter(is_superuser=True).first()\nc = Client(); c.force_login(u)\n"
         f"for _ in range(20):\n    assert c.get('/analytics/data.json?area={code}&period={period}').status_code == 200\n"  # noqa: E501
         f"    assert c.get('/analytics/map.geojson?area={code}&period={period}').status_code == 200\n"  # noqa: E501
-        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)\n"
+        "print(peak())\n"
     )
     out = subprocess.run(
         [sys.executable, "-c", script], capture_output=True, text=True, env=os.environ, check=True
@@ -363,6 +451,9 @@ def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="bench/run.py analytics")
     parser.add_argument("--cases", type=int, default=5_000_000)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument(
+        "--keep", action="store_true", help="keep the scratch database (to profile it after)"
+    )
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
@@ -401,7 +492,8 @@ def main(argv: list[str]) -> int:
             check=False,
         ).returncode
     finally:
-        pg_admin(f"DROP DATABASE IF EXISTS {PG_DB}")
+        if not args.keep:
+            pg_admin(f"DROP DATABASE IF EXISTS {PG_DB}")
     return code
 
 

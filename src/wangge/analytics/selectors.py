@@ -17,8 +17,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from wangge.accounts.permissions import has_perm_at, path_filter, scope_paths
-from wangge.cases.choices import OPEN_STATES, CaseState, Source
-from wangge.cases.models import Case, Department, MatterType
+from wangge.cases.choices import CaseState, Source
+from wangge.cases.models import LIVE_STATES, Case, Department, MatterType
 from wangge.core.exceptions import NotFound
 from wangge.geo.choices import Level
 from wangge.geo.models import Region
@@ -33,7 +33,6 @@ VIEW_DASHBOARD = "analytics.view_dashboard"
 VIEW_ASSESSMENT = "analytics.view_assessment"
 RUN_ASSESSMENT = "analytics.run_assessment"
 VIEW_REPORT = "analytics.view_report"
-LIVE_STATES = [*(str(s) for s in OPEN_STATES), CaseState.SUSPENDED.value]
 OVERDUE_LIST = 20
 TOP_TYPES = 12
 
@@ -74,9 +73,13 @@ def breadcrumbs(user: Any, region: Region, perm: str = VIEW_DASHBOARD) -> list[R
 
 
 def children(region: Region) -> list[Region]:
+    """The active sub-areas of ``region``, without their polygons (the map reads those through
+    :func:`boundaries`, kept per process)."""
     if region.level == Level.GRID:
         return []
-    return list(Region.objects.filter(parent=region, is_active=True).order_by("code"))
+    return list(
+        Region.objects.filter(parent=region, is_active=True).defer("boundary").order_by("code")
+    )
 
 
 def grids_under(region: Region) -> QuerySet[Region]:
@@ -179,7 +182,8 @@ def trend(region: Region, period: Period) -> list[tuple[Any, dict[str, int]]]:
 def overdue_cases(path: str, *, now: datetime, period: Period | None = None) -> QuerySet[Case]:
     """Open, not suspended cases under ``path`` whose current step deadline has passed (only
     open cases carry ``due_at``: the partial index ``case_open_due``)."""
-    qs = Case.objects.filter(due_at__lt=now, region_path__startswith=path)
+    # Only live cases carry ``due_at``; saying so lets the planner use case_live_path.
+    qs = Case.objects.filter(state__in=LIVE_STATES, due_at__lt=now, region_path__startswith=path)
     if period is not None:
         qs = qs.filter(
             reported_at__gte=midnight(period.start), reported_at__lt=midnight(period.end)
@@ -209,6 +213,20 @@ def overdue_by_prefix(
                 out[r.pk] += 1
                 break
     return out
+
+
+def overdue_groups(
+    path: str, *, now: datetime, period: Period | None
+) -> list[tuple[str, Any, int]]:
+    """(area path, department id, count) of the overdue cases under ``path``: the dashboard's
+    overdue total, per sub-area and per department from one read of the live cases."""
+    rows = (
+        overdue_cases(path, now=now, period=period)
+        .values_list("region_path", "department_id")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    return list(rows)
 
 
 def open_by_grid(path: str) -> dict[int, int]:
@@ -296,10 +314,23 @@ def dashboard_data(
 ) -> dict[str, Any]:
     """Everything the command-centre page draws, as JSON-ready data."""
     now = now or timezone.now()
-    head = area_indicators(region, period, now=now)
     kids = children(region)
-    kid_sums = sums_by_region([k.pk for k in kids], period)
-    kid_overdue = overdue_by_prefix(kids, region.path, now=now, period=period) if kids else {}
+    kid_sums = sums_by_region([region.pk, *(k.pk for k in kids)], period)
+    overdue_rows = overdue_groups(region.path, now=now, period=period)
+    overdue_total = sum(n for _p, _d, n in overdue_rows)
+    head = {
+        "sums": kid_sums[region.pk],
+        "overdue": overdue_total,
+        "indicators": indicator_values(kid_sums[region.pk], overdue_total),
+    }
+    kid_overdue = dict.fromkeys((k.pk for k in kids), 0)
+    dept_overdue: dict[Any, int] = {}
+    for p, dept, n in overdue_rows:
+        dept_overdue[dept] = dept_overdue.get(dept, 0) + n
+        for k in kids:
+            if p.startswith(k.path):
+                kid_overdue[k.pk] += n
+                break
     kid_open = _open_by_region(kids, region.path) if kids else {}
     sub_areas = []
     for k in kids:
@@ -320,7 +351,6 @@ def dashboard_data(
         )
     parts = breakdowns(region, period, (Dim.DEPT, Dim.STATE, Dim.TYPE, Dim.SOURCE))
     depts = parts[Dim.DEPT]
-    dept_overdue = overdue_by(region.path, now=now, period=period, field="department_id")
     dept_names = _labels(Dim.DEPT, depts)
     league: list[dict[str, Any]] = []
     for value, s in depts.items():
@@ -354,6 +384,7 @@ def dashboard_data(
         }
         for c in overdue_cases(region.path, now=now)
         .select_related("grid")
+        .only("tracking_code", "title", "state", "due_at", "grid", "grid__name")
         .order_by("due_at", "id")[:OVERDUE_LIST]
     ]
     in_area = (
@@ -462,12 +493,14 @@ def map_data(region: Region, period: Period, *, now: datetime | None = None) -> 
             )
         if reported and g.center_lat is not None and g.center_lon is not None:
             heat.append([g.center_lat, g.center_lon, reported])
-    for k in children(region):
-        if k.boundary and k.level != Level.GRID:
+    kids = children(region)
+    kid_shapes = boundaries(kids)
+    for k in kids:
+        if kid_shapes.get(k.pk) and k.level != Level.GRID:
             features.append(
                 {
                     "type": "Feature",
-                    "geometry": k.boundary,
+                    "geometry": kid_shapes[k.pk],
                     "properties": {
                         "layer": "area",
                         "code": k.code,

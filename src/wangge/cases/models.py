@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy as _
 from wangge.accounts.permissions import RestrictedQuerySet
 
 from .choices import (
+    OPEN_STATES,
     AttachmentKind,
     CaseState,
     DeliveryStatus,
@@ -180,6 +181,10 @@ class CalendarOverride(models.Model):
 
 
 # --- Cases --------------------------------------------------------------------------------
+# Open or suspended: the cases the command centre counts as live load (index case_live_path).
+LIVE_STATES = [*(str(s) for s in OPEN_STATES), CaseState.SUSPENDED.value]
+
+
 class Case(models.Model):
     tracking_code = models.CharField(_("查询码"), max_length=16, unique=True)
     client_key = models.CharField(max_length=64, unique=True, null=True, blank=True)
@@ -279,6 +284,14 @@ class Case(models.Model):
             ),
             # The bounding box of the duplicate search at intake (case_duplicate_candidates).
             models.Index(fields=["lon", "lat"], name="case_lon_lat"),
+            # The command centre's live reads (open load and overdue per area): only the cases
+            # in a live state, by area path prefix, so they never touch the closed history.
+            models.Index(
+                fields=["region_path", "due_at"],
+                name="case_live_path",
+                condition=Q(state__in=LIVE_STATES),
+                opclasses=["varchar_pattern_ops", "timestamptz_ops"],
+            ),
         ]
 
     def __str__(self) -> str:

@@ -184,6 +184,33 @@ def test_the_rebuild_reads_cases_written_without_the_services(world):
     assert CaseRollup.objects.get(grain="m", region=world.tree.county, dim="").closed == 1
 
 
+def test_the_rebuild_counts_cases_of_a_region_and_of_one_below_it_once_each(world):
+    """Cases are filed on grids, but a case written directly on a micro-grid under a grid
+    that has cases of its own must still count once in every ancestor (the set-based rebuild
+    sums each tree level into its parent)."""
+    from wangge.cases.tests.factories import make_case
+    from wangge.geo.choices import Level
+    from wangge.geo.services import region_create
+
+    micro = region_create(
+        actor=None,
+        level=Level.MICRO_GRID,
+        code=f"{world.grid.code}001",
+        name="1幢",
+        parent=world.grid,
+        boundary=world.grid.boundary,
+        audit=False,
+    )
+    make_case(world, state="closed", now=at(2026, 9, 1), closed_at=at(2026, 9, 2))
+    make_case(world, grid=micro, now=at(2026, 9, 3))
+    result = rollups_rebuild()
+    assert result.cases == 2 and result.replaced
+    assert _normalise(rollup_snapshot()) == _normalise(_from_scratch())
+    county = CaseRollup.objects.get(grain="m", region=world.tree.county, dim="")
+    assert (county.reported, county.closed) == (2, 1)
+    assert not rollups_rebuild().differs
+
+
 def test_a_case_write_costs_one_journal_insert_and_a_timeline_read(world):
     """No rollup row is touched in the case's transaction (issue 3: the shared "today" rows of
     the district, street and community serialised every concurrent intake)."""
