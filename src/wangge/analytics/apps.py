@@ -12,10 +12,9 @@ class AnalyticsConfig(AppConfig):
 
         from wangge.core.periodic import register_periodic
 
-        from . import hotspots, rollups, tasks
+        from . import rollups, tasks
 
         rollups.connect()
-        hotspots.connect()
         # Checked daily; computes last month's assessments and reports once per period.
         register_periodic("analytics.monthly", timedelta(days=1), tasks.monthly_run)
         # Keeps the rollup journal short when nobody reads the rollups (readers fold too).

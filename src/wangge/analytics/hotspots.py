@@ -29,7 +29,6 @@ from typing import Any
 from uuid import uuid4
 
 from django.core.cache import cache
-from django.db import transaction
 from django.db.models import Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -248,30 +247,22 @@ def invalidate_all() -> None:
     cache.set(_EPOCH, uuid4().hex, None)
 
 
-def _path_ids(*paths: str | None) -> set[int]:
-    return {int(p) for path in paths if path for p in path.strip("/").split("/") if p.isdigit()}
-
-
-def on_case_created(*, case: Any, **_: Any) -> None:
-    ids = _path_ids(case.region_path)
-    transaction.on_commit(lambda: _bump(ids))
-
-
-def on_case_transitioned(*, case: Any, previous: Any = None, **_: Any) -> None:
-    ids = _path_ids(case.region_path, getattr(previous, "region_path", None))
-    transaction.on_commit(lambda: _bump(ids))
-
-
-def connect() -> None:
-    from wangge.core import events
-
-    events.subscribe("case.created", on_case_created)
-    events.subscribe("case.transitioned", on_case_transitioned)
+def areas_changed(region_ids: Iterable[int]) -> None:
+    """The rollups of these regions changed (called by the journal fold after its commit): their
+    cached hotspots are stale. Case writes themselves do nothing here — the next read folds."""
+    _bump(region_ids)
 
 
 def hotspot_data(region: Region, *, today: date | None = None) -> dict[str, Any]:
     """The hotspots and forecast of ``region`` as JSON-ready data, from the cache when nothing
     under the area changed since they were computed (``computed_at`` says when)."""
+    from .journal import fold_regions
+
+    # Pending case writes first. The fold marks the areas it changed after its commit; marked
+    # here too, before the key is read, for a caller inside a transaction (the mark is idempotent).
+    _folded, changed = fold_regions()
+    if changed:
+        areas_changed(changed)
     today = today or _today()
     key = _DATA.format(
         region.pk, today.isoformat(), _token(_VERSION.format(region.pk)), _token(_EPOCH)

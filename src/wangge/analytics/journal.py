@@ -14,6 +14,10 @@ the deltas are summed and upserted in batches:
   when nobody looks;
 * by ``rollups_rebuild`` before it compares.
 
+A fold also marks the regions whose rollups changed, after its commit, so their cached
+hotspots are recomputed (:func:`.hotspots.areas_changed`); the case write itself does no
+after-commit work.
+
 Folding deletes the journal rows it sums in the same transaction as the upsert, so a delta is
 applied exactly once; on PostgreSQL concurrent folders skip each other's rows (``FOR UPDATE
 SKIP LOCKED``), and a row is only ever visible to a folder once its case write committed.
@@ -70,12 +74,18 @@ def fold() -> int:
     """Sum every pending delta into the rollups; returns the number of journal rows folded.
 
     A read-only check first, so a reader takes no write lock when nothing is pending."""
+    return fold_regions()[0]
+
+
+def fold_regions() -> tuple[int, set[int]]:
+    """:func:`fold`, also returning the ids of the regions whose rollups changed."""
     from .rollups import apply_delta
 
     with connection.cursor() as cursor:
         if not _pending(cursor):
-            return 0
+            return 0, set()
     folded = 0
+    regions: set[int] = set()
     with transaction.atomic():
         total: dict[Key, list[int]] = {}
         with connection.cursor() as cursor:
@@ -93,7 +103,15 @@ def fold() -> int:
                                 row[i] += vec[i]
                 if len(taken) < BATCH:
                     break
-        apply_delta({k: v for k, v in total.items() if any(v)})
+        changed = {k: v for k, v in total.items() if any(v)}
+        apply_delta(changed)
+        if changed:
+            from .hotspots import areas_changed
+
+            regions = {key[2] for key in changed}
+            # After the commit (a reader racing the fold must not cache the old numbers under
+            # the new version); a cache that is down must not fail the read that folded.
+            transaction.on_commit(lambda: areas_changed(regions), robust=True)
     if folded:
         log.debug("folded %d rollup deltas", folded)
-    return folded
+    return folded, regions

@@ -111,9 +111,10 @@ def test_a_new_case_makes_the_next_load_recompute_its_areas_only(
     _load(client, world.tree.county)
     _load(client, east)
     assert calls == [world.tree.county.pk, east.pk]
-    with django_capture_on_commit_callbacks(execute=True):
+    with django_capture_on_commit_callbacks(execute=True) as after_commit:
         report(world, now=timezone.now())  # in grid 0, street 0
-    again, _reads = _load(client, world.tree.county)
+    assert after_commit == []  # the case write itself marks nothing
+    again, _reads = _load(client, world.tree.county)  # folds: the fold marks the areas
     assert again["cached"] is False and calls[-1] == world.tree.county.pk
     _load(client, east)  # nothing changed under the other street
     assert calls == [world.tree.county.pk, east.pk, world.tree.county.pk]
