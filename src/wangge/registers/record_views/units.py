@@ -32,6 +32,8 @@ from ..selectors import (
     organisation_masked_phone,
 )
 from ..services import (
+    COMPONENT_FIELDS,
+    ORGANISATION_FIELDS,
     component_create,
     component_set_status,
     component_update,
@@ -131,20 +133,7 @@ def organisation_new(request: HttpRequest) -> HttpResponse:
 def organisation_edit(request: HttpRequest, pk: int) -> HttpResponse:
     org = access_organisation(request.user, pk)
     require_change(request.user, CHANGE_ORG, org)
-    fields = (
-        "credit_code",
-        "name",
-        "kind",
-        "industry",
-        "address",
-        "legal_representative",
-        "contact_name",
-        "employees",
-        "lon",
-        "lat",
-        "is_active",
-    )
-    initial = {f: getattr(org, f) for f in fields}
+    initial = {f: getattr(org, f) for f in (*ORGANISATION_FIELDS, "is_active")}
     initial["grid"] = org.grid.code
     form = OrganisationForm(
         request.POST or None,
@@ -241,19 +230,7 @@ def component_new(request: HttpRequest) -> HttpResponse:
 def component_edit(request: HttpRequest, pk: int) -> HttpResponse:
     component = access_component(request.user, pk)
     require_change(request.user, CHANGE_COMPONENT, component)
-    fields = (
-        "identifier",
-        "class_code",
-        "class_name",
-        "name",
-        "address",
-        "lon",
-        "lat",
-        "managing_department",
-        "owner_unit",
-        "maintenance_unit",
-    )
-    initial = {f: getattr(component, f) for f in fields}
+    initial = {f: getattr(component, f) for f in COMPONENT_FIELDS}
     initial["grid"] = component.grid.code
     form = ComponentForm(request.POST or None, user=request.user, initial=initial, creating=False)
 
