@@ -250,6 +250,7 @@ def open_by_grid(path: str) -> dict[int, int]:
 
 _ROLLUP = CaseRollup._meta.db_table
 _CASE = Case._meta.db_table
+_DEPT = Department._meta.db_table
 _REGION = Region._meta.db_table
 
 
@@ -311,51 +312,62 @@ def page_rollups(
     dims: Iterable[str] = _PAGE_DIMS,
     *,
     days: bool = True,
-) -> tuple[dict[int, dict[str, int]], dict[str, dict[str, Any]], list[tuple[Any, dict[str, int]]]]:
+) -> tuple[
+    dict[int, dict[str, int]],
+    dict[str, dict[str, Any]],
+    list[tuple[Any, dict[str, int]]],
+    dict[str, str],
+]:
     """:func:`sums_by_region` of ``region_ids``, :func:`breakdowns` of ``region`` by ``dims``
-    and (``days``) its :func:`trend`, in one statement (``UNION ALL``). The caller folds first."""
+    and (``days``) its :func:`trend`, in one statement (``UNION ALL``), with the names of the
+    departments in the breakdown (as :func:`_labels` gives them). The caller folds first."""
     wanted = [str(d) for d in dims]
     branches: list[str] = []
     params: list[Any] = []
     if region_ids:
         where, where_p = _bucket_sql(period)
         branches.append(
-            f"SELECT 's', region_id, '', '', CAST(NULL AS date), {_SUM_COLS} FROM {_ROLLUP} "  # noqa: S608 - identifiers are constants
+            f"SELECT 's', region_id, '', '', CAST(NULL AS date), '', {_SUM_COLS} FROM {_ROLLUP} "  # noqa: S608 - identifiers are constants
             f"WHERE {where} AND region_id IN ({_in(region_ids)}) AND dim = %s GROUP BY region_id"
         )
         params += [*where_p, *region_ids, Dim.TOTAL.value]
     if wanted:
         where, where_p = _bucket_sql(period, Grain.MONTH)
         branches.append(
-            f"SELECT 'b', region_id, dim, value, CAST(NULL AS date), {_SUM_COLS} FROM {_ROLLUP} "  # noqa: S608 - identifiers are constants
-            f"WHERE {where} AND region_id = %s AND dim IN ({_in(wanted)}) "
+            # The department's name with its numbers (a tiny table, read per department row).
+            f"SELECT 'b', region_id, dim, value, CAST(NULL AS date), (SELECT d.name FROM {_DEPT} d "  # noqa: S608 - identifiers are constants
+            f"WHERE r.dim = %s AND CAST(d.id AS varchar(32)) = r.value), {_SUM_COLS} "
+            f"FROM {_ROLLUP} r WHERE {where} AND region_id = %s AND dim IN ({_in(wanted)}) "
             "GROUP BY region_id, dim, value"
         )
-        params += [*where_p, region.pk, *wanted]
+        params += [Dim.DEPT.value, *where_p, region.pk, *wanted]
     if days:
         where, where_p = _bucket_sql(period, Grain.DAY)
         branches.append(
-            f"SELECT 't', region_id, '', '', bucket, {_COLS} FROM {_ROLLUP} "  # noqa: S608 - identifiers are constants
+            f"SELECT 't', region_id, '', '', bucket, '', {_COLS} FROM {_ROLLUP} "  # noqa: S608 - identifiers are constants
             f"WHERE {where} AND region_id = %s AND dim = %s"
         )
         params += [*where_p, region.pk, Dim.TOTAL.value]
     sums = {pk: empty_sums() for pk in region_ids}
     parts: dict[str, dict[str, Any]] = {d: {} for d in wanted}
     trend_: list[tuple[Any, dict[str, int]]] = []
+    names: dict[str, str] = {}
     if not branches:
-        return sums, parts, trend_
+        return sums, parts, trend_, names
     with connection.cursor() as cursor:
         cursor.execute(" UNION ALL ".join(branches), params)
-        for kind, region_id, dim, value, bucket, *vec in cursor.fetchall():
+        for kind, region_id, dim, value, bucket, name, *vec in cursor.fetchall():
             if kind == "s":
                 sums[region_id] = _vector(vec)
             elif kind == "b":
                 parts[dim][value] = _vector(vec)
+                if dim == Dim.DEPT:
+                    names[value] = name or value
             else:
                 day = bucket if isinstance(bucket, date) else date.fromisoformat(bucket)
                 trend_.append((day, _vector(vec)))
     trend_.sort(key=lambda d: d[0])
-    return sums, parts, trend_
+    return sums, parts, trend_, names
 
 
 def _live_sql(path: str, alias: str = "") -> tuple[str, list[Any]]:
@@ -377,48 +389,68 @@ def _prefix_param(path: str) -> str:
     return f"{connection.ops.prep_for_like_query(path)}%"
 
 
-def _overdue_groups_sql(path: str, now: datetime, period: Period) -> list[tuple[str, Any, int]]:
-    live, params = _live_sql(path)
+def page_live(
+    region: Region, period: Period, now: datetime
+) -> tuple[list[tuple[str, Any, int]], list[dict[str, Any]], int]:
+    """The dashboard's reads of the case table in one statement (``UNION ALL``): the overdue
+    cases of the period per (area path, department) as :func:`overdue_groups`, the
+    :data:`OVERDUE_LIST` most overdue cases (any report date) and the latest case id."""
+    live, live_p = _live_sql(region.path, "c.")
+    groups_live, groups_p = _live_sql(region.path)
+    latest_p: list[Any]
+    if region.level == Level.GRID:
+        latest, latest_p = "grid_id = %s", [region.pk]
+    else:
+        latest, latest_p = _prefix_sql(), [_prefix_param(region.path)]
     sql = (
-        f"SELECT region_path, department_id, COUNT(*) FROM {_CASE} "  # noqa: S608 - identifiers are constants
-        f"WHERE {live} AND due_at < %s AND reported_at >= %s AND reported_at < %s "
-        "GROUP BY region_path, department_id"
+        # The list first: its column types (text, timestamp) name the union's.
+        "SELECT * FROM (SELECT 'o', c.tracking_code, c.title, g.name, c.state, c.id, "  # noqa: S608 - identifiers are constants
+        f"CAST(NULL AS bigint), c.due_at FROM {_CASE} c INNER JOIN {_REGION} g ON g.id = c.grid_id "
+        f"WHERE {live} AND c.due_at < %s ORDER BY c.due_at, c.id LIMIT {OVERDUE_LIST}) o "
+        "UNION ALL SELECT 'g', region_path, '', '', '', department_id, COUNT(*), NULL "
+        f"FROM {_CASE} WHERE {groups_live} AND due_at < %s AND reported_at >= %s "
+        "AND reported_at < %s GROUP BY region_path, department_id "
+        "UNION ALL SELECT * FROM (SELECT 'l', '', '', '', '', id, CAST(NULL AS bigint), "
+        f"CAST(NULL AS {Case._meta.get_field('due_at').db_type(connection)}) FROM {_CASE} "
+        f"WHERE {latest} ORDER BY id DESC LIMIT 1) l"
     )
+    params = [
+        *live_p, now,
+        *groups_p, now, midnight(period.start), midnight(period.end),
+        *latest_p,
+    ]  # fmt: skip
     with connection.cursor() as cursor:
-        cursor.execute(sql, [*params, now, midnight(period.start), midnight(period.end)])
-        return [(p, d, int(n)) for p, d, n in cursor.fetchall()]
-
-
-def _overdue_list(path: str, now: datetime) -> list[dict[str, Any]]:
-    """The :data:`OVERDUE_LIST` most overdue cases under ``path`` (any report date)."""
-    live, params = _live_sql(path, "c.")
-    sql = (
-        f"SELECT c.id, c.tracking_code, c.title, g.name, c.state, c.due_at FROM {_CASE} c "  # noqa: S608 - identifiers are constants
-        f"INNER JOIN {_REGION} g ON g.id = c.grid_id "
-        f"WHERE {live} AND c.due_at < %s ORDER BY c.due_at, c.id LIMIT {OVERDUE_LIST}"
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [*params, now])
+        cursor.execute(sql, params)
         rows = cursor.fetchall()
+    groups = [(p, d, int(n)) for kind, p, _t, _g, _s, d, n, _due in rows if kind == "g"]
+    latest_id = next((pk for kind, *_c, pk, _n, _due in rows if kind == "l"), 0)
+    overdue = sorted(
+        ((_aware(due), pk, code, title, grid, state) for kind, code, title, grid, state, pk, _n,
+         due in rows if kind == "o"),
+        key=lambda r: (r[0], r[1]),
+    )  # fmt: skip
     states = _state_labels()
     url = reverse("cases:detail", args=[_PK_MARK])
-    out = []
-    for pk, code, title, grid, state, due in rows:
-        if isinstance(due, str):  # SQLite, without the ORM's converters: UTC, naive
-            due = parse_datetime(due)
-        if due is not None and timezone.is_naive(due):
-            due = due.replace(tzinfo=UTC)
-        out.append(
-            {
-                "code": code,
-                "title": title,
-                "grid": grid,
-                "state": states.get(state, state),
-                "due_at": timezone.localtime(due).strftime("%Y-%m-%d %H:%M") if due else "",
-                "url": url.replace(str(_PK_MARK), str(pk)),
-            }
-        )
-    return out
+    overdue_list = [
+        {
+            "code": code,
+            "title": title,
+            "grid": grid,
+            "state": states.get(state, state),
+            "due_at": timezone.localtime(due).strftime("%Y-%m-%d %H:%M") if due else "",
+            "url": url.replace(str(_PK_MARK), str(pk)),
+        }
+        for due, pk, code, title, grid, state in overdue
+    ]
+    return groups, overdue_list, latest_id
+
+
+def _aware(value: Any) -> datetime:
+    if isinstance(value, str):  # SQLite, without the ORM's converters: UTC, naive
+        value = parse_datetime(value)
+    if value is not None and timezone.is_naive(value):
+        value = value.replace(tzinfo=UTC)
+    return value
 
 
 _PK_MARK = 987654321987
@@ -436,18 +468,6 @@ def _department_names(ids: list[int]) -> dict[int, str]:
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT id, name FROM {table} WHERE id IN ({_in(ids)})", ids)  # noqa: S608 - identifiers are constants
         return dict(cursor.fetchall())
-
-
-def _latest_case(region: Region) -> int:
-    params: list[Any]
-    if region.level == Level.GRID:
-        where, params = "grid_id = %s", [region.pk]
-    else:
-        where, params = _prefix_sql(), [_prefix_param(region.path)]
-    with connection.cursor() as cursor:
-        cursor.execute(f"SELECT id FROM {_CASE} WHERE {where} ORDER BY id DESC LIMIT 1", params)  # noqa: S608 - identifiers are constants
-        row = cursor.fetchone()
-    return row[0] if row else 0
 
 
 def _live_by_grid(path: str, now: datetime) -> dict[int, tuple[int, int]]:
@@ -573,8 +593,10 @@ def dashboard_data(
     fold()  # once; the reads below do not fold again
     base = reverse("analytics:dashboard")
     kids = children(region)
-    kid_sums, parts, days = page_rollups(region, [region.pk, *(k.pk for k in kids)], period)
-    overdue_rows = _overdue_groups_sql(region.path, now, period)
+    kid_sums, parts, days, dept_names = page_rollups(
+        region, [region.pk, *(k.pk for k in kids)], period
+    )
+    overdue_rows, overdue_list, latest = page_live(region, period, now)
     overdue_total = sum(n for _p, _d, n in overdue_rows)
     head = {
         "sums": kid_sums[region.pk],
@@ -608,7 +630,6 @@ def dashboard_data(
             }
         )
     depts = parts[Dim.DEPT]
-    dept_names = _labels(Dim.DEPT, depts)
     league: list[dict[str, Any]] = []
     for value, s in depts.items():
         od = dept_overdue.get(int(value), 0) if value.isdigit() else 0
@@ -629,8 +650,6 @@ def dashboard_data(
             }
         )
     league.sort(key=lambda r: (-(r["on_time_close_rate"] or 0), -(r["closed"]), r["name"]))
-    overdue_list = _overdue_list(region.path, now)
-    latest = _latest_case(region)
     return {
         "area": {
             "code": region.code,

@@ -156,8 +156,9 @@ def test_a_grid_page_folds_once_and_reads_in_a_few_statements(
     # The catalogue copy and the grid polygons are kept per process.
     dashboard_data(None, world.grid, period, now=NOW)
     map_data(world.grid, period, now=NOW)
-    # fold check, rollups, overdue groups, department names, overdue list, latest case
-    with django_assert_max_num_queries(6):
+    # fold check; rollups (head, breakdowns with department names, trend); live cases
+    # (overdue groups, the overdue list, the latest case id)
+    with django_assert_max_num_queries(3):
         dashboard_data(None, world.grid, period, now=NOW)
     # fold check, grid sums, open and overdue per grid
     with django_assert_max_num_queries(3):
