@@ -552,7 +552,8 @@ def _labels(dim: str, values: Iterable[str]) -> dict[str, str]:
     vals = list(values)
     if dim == Dim.TYPE:
         names = _type_names([int(v) for v in vals if v.isdigit()])
-        return {v: names.get(int(v), _("未分类")) if v.isdigit() else v for v in vals}
+        unknown = _("未分类")
+        return {v: names.get(int(v), unknown) if v.isdigit() else v for v in vals}
     if dim in (Dim.SOURCE, Dim.STATE):
         labels = _translated(dim)
         return {v: labels.get(v, v) for v in vals}
