@@ -10,7 +10,8 @@ or ``$BENCH_ANALYTICS_DB``; dropped afterwards unless ``--keep``). In a child pr
    by age (old ones closed, rated, rejected, merged, cancelled; the last weeks open, some
    overdue; departments on the cases dispatched above the grid) — then
    ``wangge analytics rebuild-rollups`` (timed);
-3. time the command-centre data (``analytics.selectors.dashboard_data`` + the map's numbers) for
+3. time the command-centre data (``analytics.selectors.dashboard_data`` + ``map_data``, what
+   ``data.json`` and ``map.geojson`` return; before 2026-11-23 the map's per-grid sums only) for
    the district and for one grid, latest full month, best of ``--repeat``; time the same numbers
    by plain GROUP BY queries over ``cases_case`` (with the indexes the product has: the area
    path prefix, no index made for the benchmark) and check they agree; print the ratio
@@ -20,8 +21,9 @@ or ``$BENCH_ANALYTICS_DB``; dropped afterwards unless ``--keep``). In a child pr
 5. peak RSS of a fresh process that serves the dashboard's two endpoints through Django's WSGI
    handler 20 times.
 
-Both sides of the ratio compute the same numbers and do the same live reads of open cases;
-neither draws the map geometry (grid polygons: a constant cost, timed separately).
+Both sides of the ratio compute the same numbers and do the same kind of live reads of open
+cases; the rollup side also builds the responses (labels, the map's features around the grid
+polygons, which the process keeps after their first read), the raw side builds nothing.
 
 Timeline counts (dispatches) are not generated: 准确派遣率 has no data in this city.
 
@@ -260,10 +262,12 @@ def rebuild() -> tuple[float, Any]:
 
 
 def rollup_numbers(region: Any, period: Any, now: datetime) -> dict[str, Any]:
-    from wangge.analytics.selectors import dashboard_data, grids_under, sums_by_region
+    from wangge.analytics.selectors import dashboard_data, map_data
 
+    # What the page's two endpoints compute: data.json and map.geojson (the polygons are kept
+    # per process, so the map's cost here is its numbers and building the features).
     data = dashboard_data(None, region, period, now=now)
-    sums_by_region(grids_under(region).values_list("pk", flat=True), period)  # the map's numbers
+    map_data(region, period, now=now)
     return {
         "state": {r["value"]: r["n"] for r in data["by_state"]},
         "source": {r["value"]: r["n"] for r in data["by_source"]},

@@ -7,13 +7,16 @@ outside the user's grants)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from datetime import datetime, timedelta
+from collections.abc import Iterable, Sized
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+from django.db import connection
 from django.db.models import Count, Q, QuerySet, Sum
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from wangge.accounts.permissions import has_perm_at, path_filter, scope_paths
@@ -26,6 +29,7 @@ from wangge.geo.models import Region
 from .choices import Dim, Grain
 from .facts import MEASURES, midnight, month_starts
 from .indicators import INDICATORS, compute, empty_sums, fmt
+from .journal import fold
 from .models import AssessmentResult, AssessmentRun, AssessmentScheme, CaseRollup, Report
 from .periods import Period
 
@@ -239,14 +243,295 @@ def open_by_grid(path: str) -> dict[int, int]:
     return {k: n for k, n in rows}
 
 
+# --- the command centre's reads in few statements ------------------------------------------
+# The dashboard and the map read the same numbers as the helpers above, but each page folds the
+# journal once and then reads in a handful of plain SQL statements (the ORM's compilation of
+# 22-sum aggregates cost more than the database's answer: issue 6, decision 0008 addendum).
+
+_ROLLUP = CaseRollup._meta.db_table
+_CASE = Case._meta.db_table
+_DEPT = Department._meta.db_table
+_REGION = Region._meta.db_table
+
+
+def _q(name: str) -> str:
+    return connection.ops.quote_name(name)
+
+
+def _in(values: Sized) -> str:
+    return ", ".join(["%s"] * len(values))
+
+
+def _day(d: Any) -> Any:
+    return connection.ops.adapt_datefield_value(d)
+
+
+def _bucket_sql(period: Period, grain: str | None = None) -> tuple[str, list[Any]]:
+    """:func:`_bucket_filter` as SQL (the same rows)."""
+    if grain == Grain.MONTH:
+        months = month_starts(period.start, period.end)
+        return f"(grain = %s AND bucket IN ({_in(months)}))", [
+            Grain.MONTH.value,
+            *(_day(m) for m in months),
+        ]
+    days = "(grain = %s AND bucket >= %s AND bucket < %s)"
+    if grain == Grain.DAY:
+        return days, [Grain.DAY.value, _day(period.start), _day(period.end)]
+    whole = [
+        m
+        for m in month_starts(period.start, period.end)
+        if m >= period.start and _next_month(m) <= period.end
+    ]
+    if not whole:
+        return days, [Grain.DAY.value, _day(period.start), _day(period.end)]
+    parts = [f"(grain = %s AND bucket IN ({_in(whole)}))"]
+    params: list[Any] = [Grain.MONTH.value, *(_day(m) for m in whole)]
+    if period.start < whole[0]:
+        parts.append(days)
+        params += [Grain.DAY.value, _day(period.start), _day(whole[0])]
+    tail = _next_month(whole[-1])
+    if tail < period.end:
+        parts.append(days)
+        params += [Grain.DAY.value, _day(tail), _day(period.end)]
+    return f"({' OR '.join(parts)})", params
+
+
+_SUM_COLS = ", ".join(f"SUM({_q(m)})" for m in MEASURES)
+_COLS = ", ".join(_q(m) for m in MEASURES)
+_PAGE_DIMS = (Dim.DEPT, Dim.STATE, Dim.TYPE, Dim.SOURCE)
+
+
+def _vector(row: Any) -> dict[str, int]:
+    return {m: int(v or 0) for m, v in zip(MEASURES, row, strict=True)}
+
+
+def page_rollups(
+    region: Region,
+    region_ids: list[int],
+    period: Period,
+    dims: Iterable[str] = _PAGE_DIMS,
+    *,
+    days: bool = True,
+) -> tuple[
+    dict[int, dict[str, int]],
+    dict[str, dict[str, Any]],
+    list[tuple[Any, dict[str, int]]],
+    dict[str, str],
+]:
+    """:func:`sums_by_region` of ``region_ids``, :func:`breakdowns` of ``region`` by ``dims``
+    and (``days``) its :func:`trend`, in one statement (``UNION ALL``), with the names of the
+    departments in the breakdown (as :func:`_labels` gives them). The caller folds first."""
+    wanted = [str(d) for d in dims]
+    branches: list[str] = []
+    params: list[Any] = []
+    if region_ids:
+        where, where_p = _bucket_sql(period)
+        branches.append(
+            f"SELECT 's', region_id, '', '', CAST(NULL AS date), '', {_SUM_COLS} FROM {_ROLLUP} "  # noqa: S608 - identifiers are constants
+            f"WHERE {where} AND region_id IN ({_in(region_ids)}) AND dim = %s GROUP BY region_id"
+        )
+        params += [*where_p, *region_ids, Dim.TOTAL.value]
+    if wanted:
+        where, where_p = _bucket_sql(period, Grain.MONTH)
+        branches.append(
+            # The department's name with its numbers (a tiny table, read per department row).
+            f"SELECT 'b', region_id, dim, value, CAST(NULL AS date), (SELECT d.name FROM {_DEPT} d "  # noqa: S608 - identifiers are constants
+            f"WHERE r.dim = %s AND CAST(d.id AS varchar(32)) = r.value), {_SUM_COLS} "
+            f"FROM {_ROLLUP} r WHERE {where} AND region_id = %s AND dim IN ({_in(wanted)}) "
+            "GROUP BY region_id, dim, value"
+        )
+        params += [Dim.DEPT.value, *where_p, region.pk, *wanted]
+    if days:
+        where, where_p = _bucket_sql(period, Grain.DAY)
+        branches.append(
+            f"SELECT 't', region_id, '', '', bucket, '', {_COLS} FROM {_ROLLUP} "  # noqa: S608 - identifiers are constants
+            f"WHERE {where} AND region_id = %s AND dim = %s"
+        )
+        params += [*where_p, region.pk, Dim.TOTAL.value]
+    sums = {pk: empty_sums() for pk in region_ids}
+    parts: dict[str, dict[str, Any]] = {d: {} for d in wanted}
+    trend_: list[tuple[Any, dict[str, int]]] = []
+    names: dict[str, str] = {}
+    if not branches:
+        return sums, parts, trend_, names
+    with connection.cursor() as cursor:
+        cursor.execute(" UNION ALL ".join(branches), params)
+        for kind, region_id, dim, value, bucket, name, *vec in cursor.fetchall():
+            if kind == "s":
+                sums[region_id] = _vector(vec)
+            elif kind == "b":
+                parts[dim][value] = _vector(vec)
+                if dim == Dim.DEPT:
+                    names[value] = name or value
+            else:
+                day = bucket if isinstance(bucket, date) else date.fromisoformat(bucket)
+                trend_.append((day, _vector(vec)))
+    trend_.sort(key=lambda d: d[0])
+    return sums, parts, trend_, names
+
+
+def _live_sql(path: str, alias: str = "") -> tuple[str, list[Any]]:
+    """The live cases under ``path`` as :func:`overdue_cases` says it (``state IN`` the live
+    states, the path prefix the way Django writes ``startswith``: the partial index
+    ``case_live_path`` serves it)."""
+    return f"{alias}{_q('state')} IN ({_in(LIVE_STATES)}) AND {_prefix_sql(alias)}", [
+        *LIVE_STATES,
+        _prefix_param(path),
+    ]
+
+
+def _prefix_sql(alias: str = "") -> str:
+    column = connection.ops.lookup_cast("startswith", "CharField") % f"{alias}{_q('region_path')}"
+    return f"{column} {connection.operators['startswith'] % '%s'}"
+
+
+def _prefix_param(path: str) -> str:
+    return f"{connection.ops.prep_for_like_query(path)}%"
+
+
+def page_live(
+    region: Region, period: Period, now: datetime
+) -> tuple[list[tuple[str, Any, int]], list[dict[str, Any]], int]:
+    """The dashboard's reads of the case table in one statement (``UNION ALL``): the overdue
+    cases of the period per (area path, department) as :func:`overdue_groups`, the
+    :data:`OVERDUE_LIST` most overdue cases (any report date) and the latest case id."""
+    live, live_p = _live_sql(region.path, "c.")
+    groups_live, groups_p = _live_sql(region.path)
+    latest_p: list[Any]
+    if region.level == Level.GRID:
+        latest, latest_p = "grid_id = %s", [region.pk]
+    else:
+        latest, latest_p = _prefix_sql(), [_prefix_param(region.path)]
+    sql = (
+        # The list first: its column types (text, timestamp) name the union's.
+        "SELECT * FROM (SELECT 'o', c.tracking_code, c.title, g.name, c.state, c.id, "  # noqa: S608 - identifiers are constants
+        f"CAST(NULL AS bigint), c.due_at FROM {_CASE} c INNER JOIN {_REGION} g ON g.id = c.grid_id "
+        f"WHERE {live} AND c.due_at < %s ORDER BY c.due_at, c.id LIMIT {OVERDUE_LIST}) o "
+        "UNION ALL SELECT 'g', region_path, '', '', '', department_id, COUNT(*), NULL "
+        f"FROM {_CASE} WHERE {groups_live} AND due_at < %s AND reported_at >= %s "
+        "AND reported_at < %s GROUP BY region_path, department_id "
+        "UNION ALL SELECT * FROM (SELECT 'l', '', '', '', '', id, CAST(NULL AS bigint), "
+        f"CAST(NULL AS {Case._meta.get_field('due_at').db_type(connection)}) FROM {_CASE} "
+        f"WHERE {latest} ORDER BY id DESC LIMIT 1) l"
+    )
+    params = [
+        *live_p, now,
+        *groups_p, now, midnight(period.start), midnight(period.end),
+        *latest_p,
+    ]  # fmt: skip
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    groups = [(p, d, int(n)) for kind, p, _t, _g, _s, d, n, _due in rows if kind == "g"]
+    latest_id = next((pk for kind, *_c, pk, _n, _due in rows if kind == "l"), 0)
+    overdue = sorted(
+        ((_aware(due), pk, code, title, grid, state) for kind, code, title, grid, state, pk, _n,
+         due in rows if kind == "o"),
+        key=lambda r: (r[0], r[1]),
+    )  # fmt: skip
+    states = _state_labels()
+    url = reverse("cases:detail", args=[_PK_MARK])
+    overdue_list = [
+        {
+            "code": code,
+            "title": title,
+            "grid": grid,
+            "state": states.get(state, state),
+            "due_at": timezone.localtime(due).strftime("%Y-%m-%d %H:%M") if due else "",
+            "url": url.replace(str(_PK_MARK), str(pk)),
+        }
+        for due, pk, code, title, grid, state in overdue
+    ]
+    return groups, overdue_list, latest_id
+
+
+def _aware(value: Any) -> datetime:
+    if isinstance(value, str):  # SQLite, without the ORM's converters: UTC, naive
+        value = parse_datetime(value)
+    if value is not None and timezone.is_naive(value):
+        value = value.replace(tzinfo=UTC)
+    return value
+
+
+_PK_MARK = 987654321987
+
+
+def _state_labels() -> dict[str, str]:
+    labels: dict[str, str] = _translated(Dim.STATE)
+    return labels
+
+
+def _department_names(ids: list[int]) -> dict[int, str]:
+    if not ids:
+        return {}
+    table = _q(Department._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT id, name FROM {table} WHERE id IN ({_in(ids)})", ids)  # noqa: S608 - identifiers are constants
+        return dict(cursor.fetchall())
+
+
+def _live_by_grid(path: str, now: datetime) -> dict[int, tuple[int, int]]:
+    """(open, overdue) per grid of the live cases under ``path``: :func:`open_by_grid` and
+    :func:`overdue_by` ``grid_id`` (no period) in one statement."""
+    live, params = _live_sql(path)
+    sql = (
+        f"SELECT grid_id, COUNT(*), SUM(CASE WHEN due_at < %s THEN 1 ELSE 0 END) FROM {_CASE} "  # noqa: S608 - identifiers are constants
+        f"WHERE {live} GROUP BY grid_id"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [now, *params])
+        return {g: (int(n), int(o or 0)) for g, n, o in cursor.fetchall()}
+
+
+_TYPE_NAMES: tuple[Any, dict[int, str]] = (None, {})
+
+
+def _type_names(ids: list[int]) -> dict[int, str]:
+    """Matter type names from the per-process catalogue copy the intake keeps (rebuilt when the
+    catalogue version changes, see ``cases.catalogue``); types not in it (inactive) are read."""
+    global _TYPE_NAMES
+    from wangge.cases import catalogue
+
+    rows = catalogue._catalogue_rows()
+    if _TYPE_NAMES[0] is not rows:
+        at_id, at_name = catalogue._MT_FIELDS.index("id"), catalogue._MT_FIELDS.index("name")
+        _TYPE_NAMES = (rows, {v[at_id]: v[at_name] for v, _version in rows.values()})
+    names = _TYPE_NAMES[1]
+    missing = [i for i in ids if i not in names]
+    if not missing:
+        return names
+    more = dict(MatterType.objects.filter(pk__in=missing).values_list("pk", "name"))
+    return {**names, **more}
+
+
 # --- indicators ----------------------------------------------------------------------------
+
+
+_TRANSLATED: dict[tuple[str, str | None], Any] = {}
+
+
+def _translated(what: str) -> Any:
+    """Translated constants (indicator descriptions, choice labels) per process and language:
+    the command centre asks for them on every poll."""
+    key = (what, get_language())
+    found = _TRANSLATED.get(key)
+    if found is None:
+        if what == "indicators":
+            found = [i.as_dict() for i in INDICATORS]
+        else:
+            found = {str(k): str(v) for k, v in _CHOICES[what].choices}
+        _TRANSLATED[key] = found
+    return found
+
+
+_CHOICES: dict[str, Any] = {Dim.SOURCE: Source, Dim.STATE: CaseState}
 
 
 def indicator_values(sums: dict[str, int], overdue: int) -> list[dict[str, Any]]:
     values = compute(sums, overdue)
     return [
-        {**i.as_dict(), "value": values[i.code], "display": fmt(i.code, values[i.code])}
-        for i in INDICATORS
+        {**meta, "value": values[meta["code"]], "display": fmt(meta["code"], values[meta["code"]])}
+        for meta in _translated("indicators")
     ]
 
 
@@ -266,22 +551,14 @@ def area_indicators(
 def _labels(dim: str, values: Iterable[str]) -> dict[str, str]:
     vals = list(values)
     if dim == Dim.TYPE:
-        names = dict(
-            MatterType.objects.filter(pk__in=[int(v) for v in vals if v.isdigit()]).values_list(
-                "pk", "name"
-            )
-        )
-        return {v: names.get(int(v), _("未分类")) if v.isdigit() else v for v in vals}
-    if dim == Dim.SOURCE:
-        return {v: str(dict(Source.choices).get(v, v)) for v in vals}
-    if dim == Dim.STATE:
-        return {v: str(dict(CaseState.choices).get(v, v)) for v in vals}
+        names = _type_names([int(v) for v in vals if v.isdigit()])
+        unknown = _("未分类")
+        return {v: names.get(int(v), unknown) if v.isdigit() else v for v in vals}
+    if dim in (Dim.SOURCE, Dim.STATE):
+        labels = _translated(dim)
+        return {v: labels.get(v, v) for v in vals}
     if dim == Dim.DEPT:
-        names = dict(
-            Department.objects.filter(pk__in=[int(v) for v in vals if v.isdigit()]).values_list(
-                "pk", "name"
-            )
-        )
+        names = _department_names([int(v) for v in vals if v.isdigit()])
         return {v: names.get(int(v), v) if v.isdigit() else v for v in vals}
     if dim == Dim.WORKER:
         from wangge.accounts.models import User
@@ -314,9 +591,13 @@ def dashboard_data(
 ) -> dict[str, Any]:
     """Everything the command-centre page draws, as JSON-ready data."""
     now = now or timezone.now()
+    fold()  # once; the reads below do not fold again
+    base = reverse("analytics:dashboard")
     kids = children(region)
-    kid_sums = sums_by_region([region.pk, *(k.pk for k in kids)], period)
-    overdue_rows = overdue_groups(region.path, now=now, period=period)
+    kid_sums, parts, days, dept_names = page_rollups(
+        region, [region.pk, *(k.pk for k in kids)], period
+    )
+    overdue_rows, overdue_list, latest = page_live(region, period, now)
     overdue_total = sum(n for _p, _d, n in overdue_rows)
     head = {
         "sums": kid_sums[region.pk],
@@ -331,7 +612,7 @@ def dashboard_data(
             if p.startswith(k.path):
                 kid_overdue[k.pk] += n
                 break
-    kid_open = _open_by_region(kids, region.path) if kids else {}
+    kid_open = _open_by_region(kids, region.path, now) if kids else {}
     sub_areas = []
     for k in kids:
         values = compute(kid_sums[k.pk], kid_overdue.get(k.pk, 0))
@@ -346,12 +627,10 @@ def dashboard_data(
                 "overdue": kid_overdue.get(k.pk, 0),
                 "close_rate": values["close_rate"],
                 "satisfaction": values["satisfaction"],
-                "url": _dashboard_url(k.code, period.label),
+                "url": _dashboard_url(k.code, period.label, base),
             }
         )
-    parts = breakdowns(region, period, (Dim.DEPT, Dim.STATE, Dim.TYPE, Dim.SOURCE))
     depts = parts[Dim.DEPT]
-    dept_names = _labels(Dim.DEPT, depts)
     league: list[dict[str, Any]] = []
     for value, s in depts.items():
         od = dept_overdue.get(int(value), 0) if value.isdigit() else 0
@@ -372,27 +651,6 @@ def dashboard_data(
             }
         )
     league.sort(key=lambda r: (-(r["on_time_close_rate"] or 0), -(r["closed"]), r["name"]))
-    days = trend(region, period)
-    overdue_list = [
-        {
-            "code": c.tracking_code,
-            "title": c.title,
-            "grid": c.grid.name,
-            "state": c.get_state_display(),
-            "due_at": timezone.localtime(c.due_at).strftime("%Y-%m-%d %H:%M") if c.due_at else "",
-            "url": reverse("cases:detail", args=[c.pk]),
-        }
-        for c in overdue_cases(region.path, now=now)
-        .select_related("grid")
-        .only("tracking_code", "title", "state", "due_at", "grid", "grid__name")
-        .order_by("due_at", "id")[:OVERDUE_LIST]
-    ]
-    in_area = (
-        Q(grid_id=region.pk)
-        if region.level == Level.GRID
-        else Q(region_path__startswith=region.path)
-    )
-    latest = Case.objects.filter(in_area).order_by("-id").values_list("id", flat=True).first()
     return {
         "area": {
             "code": region.code,
@@ -421,9 +679,9 @@ def dashboard_data(
     }
 
 
-def _open_by_region(regions: list[Region], path: str) -> dict[int, int]:
+def _open_by_region(regions: list[Region], path: str, now: datetime) -> dict[int, int]:
     out = dict.fromkeys((r.pk for r in regions), 0)
-    by_grid = open_by_grid(path)
+    by_grid = {g: n for g, (n, _o) in _live_by_grid(path, now).items()}
     if not by_grid:
         return out
     grid_paths = dict(Region.objects.filter(pk__in=by_grid).values_list("pk", "path"))
@@ -436,8 +694,8 @@ def _open_by_region(regions: list[Region], path: str) -> dict[int, int]:
     return out
 
 
-def _dashboard_url(code: str, period: str) -> str:
-    return f"{reverse('analytics:dashboard')}?area={code}&period={period}"
+def _dashboard_url(code: str, period: str, base: str | None = None) -> str:
+    return f"{base or reverse('analytics:dashboard')}?area={code}&period={period}"
 
 
 _SHAPES: dict[tuple[int, int, Any], Any] = {}
@@ -466,11 +724,13 @@ def map_data(region: Region, period: Period, *, now: datetime | None = None) -> 
     overdue now, reported in the period) and the sub-areas to drill into; heat points are the
     grid centres weighted by the period's reports."""
     now = now or timezone.now()
-    grids = list(grids_under(region).defer("boundary"))
+    fold()  # once; the reads below do not fold again
+    base = reverse("analytics:dashboard")
+    # A grid's map is the grid itself (``grids_under``), already loaded.
+    grids = [region] if region.level == Level.GRID else list(grids_under(region).defer("boundary"))
     shapes = boundaries(grids)
-    grid_sums = sums_by_region([g.pk for g in grids], period)
-    opened = open_by_grid(region.path)
-    overdue = overdue_by(region.path, now=now, period=None, field="grid_id")
+    grid_sums = page_rollups(region, [g.pk for g in grids], period, (), days=False)[0]
+    live = _live_by_grid(region.path, now)
     features = []
     heat = []
     for g in grids:
@@ -484,10 +744,10 @@ def map_data(region: Region, period: Period, *, now: datetime | None = None) -> 
                         "layer": "grid",
                         "code": g.code,
                         "name": g.name,
-                        "open": opened.get(g.pk, 0),
-                        "overdue": overdue.get(g.pk, 0),
+                        "open": live.get(g.pk, (0, 0))[0],
+                        "overdue": live.get(g.pk, (0, 0))[1],
                         "reported": reported,
-                        "url": _dashboard_url(g.code, period.label),
+                        "url": _dashboard_url(g.code, period.label, base),
                     },
                 }
             )
@@ -505,7 +765,7 @@ def map_data(region: Region, period: Period, *, now: datetime | None = None) -> 
                         "layer": "area",
                         "code": k.code,
                         "name": k.name,
-                        "url": _dashboard_url(k.code, period.label),
+                        "url": _dashboard_url(k.code, period.label, base),
                     },
                 }
             )
