@@ -45,6 +45,27 @@ def test_secret_can_come_from_a_file(tmp_path):
     assert result.returncode == 0, result.stderr
 
 
+def test_the_default_database_opens_in_a_folder_that_does_not_exist_yet(tmp_path):
+    """A fresh clone has no var/: `make run` migrates the embedded SQLite database first."""
+    path = tmp_path / "var" / "nested" / "wangge.sqlite3"
+    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    env |= {"SQLITE_PATH": str(path), "DJANGO_SETTINGS_MODULE": "wangge.settings"}
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import django; django.setup(); "
+            "from django.db import connection; connection.ensure_connection()",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert path.exists()
+
+
 @pytest.mark.django_db
 def test_healthz_needs_a_live_worker(client):
     response = client.get("/healthz")
