@@ -483,20 +483,12 @@ def _live_by_grid(path: str, now: datetime) -> dict[int, tuple[int, int]]:
         return {g: (int(n), int(o or 0)) for g, n, o in cursor.fetchall()}
 
 
-_TYPE_NAMES: tuple[Any, dict[int, str]] = (None, {})
-
-
 def _type_names(ids: list[int]) -> dict[int, str]:
     """Matter type names from the per-process catalogue copy the intake keeps (rebuilt when the
     catalogue version changes, see ``cases.catalogue``); types not in it (inactive) are read."""
-    global _TYPE_NAMES
-    from wangge.cases import catalogue
+    from wangge.cases.catalogue import active_matter_type_names
 
-    rows = catalogue._catalogue_rows()
-    if _TYPE_NAMES[0] is not rows:
-        at_id, at_name = catalogue._MT_FIELDS.index("id"), catalogue._MT_FIELDS.index("name")
-        _TYPE_NAMES = (rows, {v[at_id]: v[at_name] for v, _version in rows.values()})
-    names = _TYPE_NAMES[1]
+    names = active_matter_type_names()
     missing = [i for i in ids if i not in names]
     if not missing:
         return names

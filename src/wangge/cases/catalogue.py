@@ -207,6 +207,19 @@ def active_matter_type_id(code: str) -> int | None:
     return None if row is None else row[0][_MT_ID]
 
 
+_names: tuple[Any, dict[int, str]] = (None, {})
+
+
+def active_matter_type_names() -> dict[int, str]:
+    """Id → name of the active matter types, from the same per-process copy (rebuilt with it)."""
+    global _names
+    rows = _catalogue_rows()
+    if _names[0] is not rows:
+        at_id, at_name = _MT_FIELDS.index("id"), _MT_FIELDS.index("name")
+        _names = (rows, {v[at_id]: v[at_name] for v, _version in rows.values()})
+    return _names[1]
+
+
 def rules_of(matter_type: MatterType) -> dict[str, Any]:
     return {f: getattr(matter_type, f) for f in RULE_FIELDS}
 
