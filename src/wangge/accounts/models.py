@@ -1,11 +1,19 @@
 from __future__ import annotations
 
+import secrets
+
 from django.contrib.auth.models import AbstractUser, Permission
 from django.core.validators import RegexValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 mobile_validator = RegexValidator(r"^1[3-9]\d{9}$", _("请输入11位中国大陆手机号码。"))
+
+
+def new_grants_stamp() -> int:
+    """A fresh random stamp for ``User.grants_stamp`` (random, not a counter: a rolled-back
+    change or a user id reused after a rollback never meets an old cache entry)."""
+    return secrets.randbits(62)
 
 
 class User(AbstractUser):
@@ -21,6 +29,10 @@ class User(AbstractUser):
     )
     display_name = models.CharField(_("姓名"), max_length=64, blank=True)
     title = models.CharField(_("职务"), max_length=64, blank=True)
+    # Changes whenever the user's role assignments (or a role's permissions) change: processes
+    # keep the user's grants keyed by (id, stamp), so the stamp read with the user row is all
+    # a request needs to know its cached scope is current (accounts/permissions.py, ADR 0025).
+    grants_stamp = models.BigIntegerField(default=new_grants_stamp, editable=False)
 
     class Meta:
         verbose_name = _("用户")

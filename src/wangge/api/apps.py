@@ -21,3 +21,15 @@ class ApiConfig(AppConfig):
         events.subscribe("case.transitioned", webhooks.on_case_transitioned)
         events.subscribe("case.escalated", webhooks.on_case_escalated)
         register_periodic("api.webhooks_retry_due", timedelta(minutes=1), retry_due_webhooks)
+        # The per-process copy of the active subscriptions is dropped on any write in this
+        # process (other processes re-read it within webhooks.CHECK_INTERVAL_SECONDS).
+        from django.db.models.signals import post_delete, post_save
+
+        from .models import WebhookSubscription
+
+        for signal in (post_save, post_delete):
+            signal.connect(
+                webhooks.forget_subscriptions,
+                sender=WebhookSubscription,
+                dispatch_uid=f"wangge_webhook_subs_{signal is post_save}",
+            )

@@ -18,6 +18,7 @@ import hashlib
 import hmac
 import json
 import secrets
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -118,11 +119,6 @@ def subscription_set_active(
 # --- Events → deliveries -----------------------------------------------------------------------
 
 
-def _prefixes(path: str) -> list[str]:
-    parts = [p for p in path.split("/") if p]
-    return ["/" + "/".join(parts[: i + 1]) + "/" for i in range(len(parts))]
-
-
 def case_payload(case: Case) -> dict[str, Any]:
     return {
         "id": case.pk,
@@ -143,15 +139,58 @@ def case_payload(case: Case) -> dict[str, Any]:
     }
 
 
+# The active subscriptions, per process, re-read at most once per CHECK_INTERVAL_SECONDS (like the
+# matter catalogue and the locator) and at once after a change made in this process: case writes
+# then need no query to learn that nobody subscribed. The candidates it names are confirmed in
+# the database before any delivery is written; a subscription created in another process is seen
+# within the interval.
+CHECK_INTERVAL_SECONDS = 1.0
+_subs_lock = threading.Lock()
+_subs: tuple[float, list[tuple[int, str, frozenset[str]]]] | None = None
+
+
+def _active_subscriptions() -> list[tuple[int, str, frozenset[str]]]:
+    """(id, region path, events) of every active subscription."""
+    global _subs
+    cached = _subs
+    if cached is not None and time.monotonic() - cached[0] < CHECK_INTERVAL_SECONDS:
+        return cached[1]
+    with _subs_lock:
+        read_at = time.monotonic()
+        rows = [
+            (pk, path, frozenset(events or ()))
+            for pk, path, events in WebhookSubscription.objects.filter(is_active=True)
+            .order_by("id")
+            .values_list("id", "region__path", "events")
+        ]
+        _subs = (read_at, rows)
+        return rows
+
+
+def forget_subscriptions(**_: Any) -> None:
+    """Make the next case event in this process read the subscriptions again (connected to the
+    subscription model's save and delete signals in ``ApiConfig.ready``)."""
+    global _subs
+    with _subs_lock:
+        _subs = None
+
+
 def queue_event(event: str, case: Case, extra: dict[str, Any] | None = None) -> list[int]:
     """One delivery per active subscription of ``event`` covering the case's grid."""
     subs = [
-        s
-        for s in WebhookSubscription.objects.filter(
-            is_active=True, region__path__in=_prefixes(case.region_path)
-        )
-        if event in (s.events or [])
+        pk
+        for pk, path, events in _active_subscriptions()
+        if event in events and case.region_path.startswith(path)
     ]
+    if not subs:
+        return []
+    # Confirm against the database (a subscription deleted or switched off in another process
+    # within the interval must get no delivery; a vanished one would break the case's insert).
+    subs = list(
+        WebhookSubscription.objects.filter(pk__in=subs, is_active=True)
+        .order_by("id")
+        .values_list("id", flat=True)
+    )
     if not subs:
         return []
     now = timezone.now()
@@ -165,7 +204,7 @@ def queue_event(event: str, case: Case, extra: dict[str, Any] | None = None) -> 
     deliveries = WebhookDelivery.objects.bulk_create(
         [
             WebhookDelivery(
-                subscription=s,
+                subscription_id=s,
                 event=event,
                 event_id=event_id,
                 payload=payload,

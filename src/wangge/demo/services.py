@@ -19,6 +19,7 @@ from django.db.models import ProtectedError
 from django.utils.translation import gettext as _
 
 from wangge.accounts.models import Role, RoleAssignment, User
+from wangge.accounts.permissions import grants_changed
 from wangge.accounts.services import role_assign, user_create
 from wangge.cases.catalogue import load_default_catalogue
 from wangge.cases.models import Department, MatterType
@@ -394,4 +395,5 @@ def _create_users(plan: CityPlan) -> int:
         else:
             bulk.append(RoleAssignment(user=user, role=role, region_id=region_pk))
     RoleAssignment.objects.bulk_create(bulk, batch_size=BATCH)
+    grants_changed(a.user_id for a in bulk)  # bulk_create sends no signals
     return len(planned)

@@ -100,10 +100,43 @@ def test_only_subscriptions_covering_the_case_and_the_event_receive_it(
     with django_capture_on_commit_callbacks(execute=True):
         report(world, world.other_grid)  # another street
     assert receiver.received == [] and not WebhookDelivery.objects.exists()
-    WebhookSubscription.objects.filter(pk=sub.pk).update(events=["case.rated"])
+    sub.events = ["case.rated"]
+    sub.save(update_fields=["events"])
     with django_capture_on_commit_callbacks(execute=True):
         report(world)
     assert receiver.received == []
+
+
+def test_a_subscription_written_elsewhere_is_seen_within_the_check_interval(
+    world, sub, monkeypatch
+) -> None:
+    """Each process keeps the active subscriptions for CHECK_INTERVAL_SECONDS. A subscription
+    another process created is seen once the interval has passed; one it deleted or switched
+    off gets no delivery even while this process's copy still names it."""
+    from wangge.api import webhooks
+
+    clock = [1000.0]
+    monkeypatch.setattr(webhooks.time, "monotonic", lambda: clock[0])
+    webhooks.forget_subscriptions()
+    report(world)
+    assert WebhookDelivery.objects.filter(subscription=sub).count() == 1
+    other = WebhookSubscription.objects.create(
+        name="elsewhere", url=sub.url, secret="s", events=["case.created"], region=sub.region
+    )
+    # As if the row had been written by another process: this one still has its older copy.
+    entry = (sub.pk, sub.region.path, frozenset(["case.created"]))
+    webhooks._subs = (clock[0], [entry])
+    report(world)
+    assert not WebhookDelivery.objects.filter(subscription=other).exists()
+    clock[0] += webhooks.CHECK_INTERVAL_SECONDS
+    report(world)
+    assert WebhookDelivery.objects.filter(subscription=other).count() == 1
+    WebhookSubscription.objects.filter(pk=sub.pk).update(is_active=False)
+    WebhookSubscription.objects.filter(pk=other.pk).delete()
+    webhooks._subs = (clock[0], [entry, (other.pk, sub.region.path, frozenset(["case.created"]))])
+    before = WebhookDelivery.objects.count()
+    report(world)
+    assert WebhookDelivery.objects.count() == before
 
 
 def test_state_changes_ratings_and_escalations_are_events(
