@@ -381,8 +381,15 @@ def _metres(lon1: float, lat1: float, lon2: float, lat2: float) -> float:
 
 
 # The fields a duplicate suggestion shows (code, title, state) and needs to rank (position).
-DUPLICATE_FIELDS = ("id", "tracking_code", "title", "state", "lon", "lat", "reported_at")
-DUPLICATE_COLUMNS = (*DUPLICATE_FIELDS, "state", "matter_type")
+# In the model's field order: ``Model.from_db`` with fewer values than fields takes them in that
+# order, whatever order the names are given in.
+DUPLICATE_FIELDS = tuple(
+    f.attname
+    for f in Case._meta.concrete_fields
+    if f.attname in {"id", "tracking_code", "title", "state", "lon", "lat", "reported_at"}
+)
+_LON, _LAT = DUPLICATE_FIELDS.index("lon"), DUPLICATE_FIELDS.index("lat")
+DUPLICATE_COLUMNS = (*DUPLICATE_FIELDS, "state")
 DUPLICATE_LIMIT = 20
 DUPLICATE_SCAN_CAP = 1000  # rows read from the bounding box at most
 
@@ -397,40 +404,37 @@ def case_duplicate_candidates(
     """Open cases of the same or a related matter type near ``case`` and recent, nearest first
     (at most ``limit``; only the fields in DUPLICATE_FIELDS are loaded).
 
-    The SQL holds only the bounding box and the time window, so that both databases answer it
-    from the ``case_lon_lat`` index (SQLite otherwise walks every open case through
-    ``case_state_due``, or every case of the type); state, type and exact distance are checked
-    here on the few rows inside the box."""
+    Plain SQL: this runs on every staff intake, and the ORM spent longer compiling the query
+    than the database answering it. Both databases must answer from the ``case_lon_lat`` index
+    (SQLite otherwise walks every open case through ``case_state_due``, or every case of the
+    type), so the matter types are compared as ``matter_type_id + 0``, an expression no index
+    offers; it still drops the other types' rows before they are sent and decoded (a busy
+    corner has many). State and exact distance are checked here on the rows inside the box."""
     dlat = radius_m / 111_000
     dlon = radius_m / (111_000 * max(0.1, math.cos(math.radians(case.lat))))
-    related: set[str] | None = None
+    related_ids: list[int] | None = None
     if case.matter_type_id:
         related = {case.matter_type.code, *(case.rules.get("related_codes") or [])}  # type: ignore[union-attr]
-    # Plain SQL (this runs on every staff intake; the ORM spent longer compiling the query than
-    # the database answering it). The parameters are the same as the ORM's range lookups.
-    sql = _duplicate_sql()
+        related_ids = sorted(_matter_type_ids(related) | {case.matter_type_id})
+    params: list[Any] = [
+        case.lon - dlon,
+        case.lon + dlon,
+        case.lat - dlat,
+        case.lat + dlat,
+        case.reported_at - window,
+        case.pk,
+        *(related_ids or ()),
+    ]
     with connection.cursor() as cursor:
         cursor.execute(
-            sql,
-            [
-                case.lon - dlon,
-                case.lon + dlon,
-                case.lat - dlat,
-                case.lat + dlat,
-                case.reported_at - window,
-                case.pk,
-            ],
+            _duplicate_sql(len(related_ids) if related_ids is not None else None), params
         )
         rows = cursor.fetchall()
-    # Plain tuples, not model instances, for the rows inside the box (a busy street corner has
-    # many); instances are built for the few that are shown.
-    related_ids = _matter_type_ids(related) if related is not None else None
     found = [
         (d, row)
         for row in rows
-        if row[-2] in OPEN_STATES
-        and (related_ids is None or row[-1] in related_ids)
-        and (d := _metres(case.lon, case.lat, row[4], row[5])) <= radius_m
+        if row[-1] in OPEN_STATES
+        and (d := _metres(case.lon, case.lat, row[_LON], row[_LAT])) <= radius_m
     ]
     found.sort(key=lambda x: (x[0], x[1][0]))
     return [
@@ -439,17 +443,22 @@ def case_duplicate_candidates(
     ]
 
 
-@functools.cache
-def _duplicate_sql() -> str:
-    """The bounding-box and time-window scan of ``case_duplicate_candidates`` (one database
-    engine per process)."""
+@functools.lru_cache(maxsize=64)
+def _duplicate_sql(types: int | None) -> str:
+    """The scan of ``case_duplicate_candidates`` for ``types`` matter type ids (None: any type)."""
     qn = connection.ops.quote_name
     column = {f.name: f.column for f in Case._meta.concrete_fields}
     columns = ", ".join(qn(column[f]) for f in DUPLICATE_COLUMNS)
+    same_type = (
+        f" AND ({qn(column['matter_type'])} + 0) IN ({', '.join(['%s'] * types)})"
+        if types is not None
+        else ""
+    )
     return (
         f"SELECT {columns} FROM {qn(Case._meta.db_table)} "  # noqa: S608 - identifiers from the model
         f"WHERE {qn('lon')} BETWEEN %s AND %s AND {qn('lat')} BETWEEN %s AND %s "
-        f"AND {qn('reported_at')} >= %s AND {qn('id')} <> %s LIMIT {DUPLICATE_SCAN_CAP}"
+        f"AND {qn('reported_at')} >= %s AND {qn('id')} <> %s{same_type} "
+        f"LIMIT {DUPLICATE_SCAN_CAP}"
     )
 
 

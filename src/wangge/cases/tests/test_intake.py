@@ -158,6 +158,35 @@ def test_nearby_open_cases_of_the_same_type_are_suggested_as_duplicates(world):
     assert old.pk not in [c.pk for c in case_duplicate_candidates(case=second.case)]
 
 
+def test_only_open_cases_of_a_related_type_are_duplicates_and_the_scan_uses_the_position_index(
+    world,
+):
+    """Another type at the same spot, a closed case and an unclassified report are not
+    suggested; the scan stays on ``case_lon_lat`` on either database."""
+    from django.db import connection
+
+    from wangge.cases.services.intake import _duplicate_sql
+
+    first = report(world).case
+    other_type = report(world, title="邻里纠纷", description="楼上楼下吵架").case
+    assert other_type.matter_type_id not in (None, first.matter_type_id)
+    closed = report(world).case
+    Case.objects.filter(pk=closed.pk).update(state=CaseState.CLOSED)
+    second = report(world, reporter_phone="13900000000")
+    assert [c.pk for c in second.duplicates] == [first.pk]
+    shown = second.duplicates[0]
+    assert (shown.tracking_code, shown.state) == (first.tracking_code, CaseState.REPORTED)
+    assert shown.reported_at == Case.objects.get(pk=first.pk).reported_at  # aware, both databases
+    sql = _duplicate_sql(2)
+    params = [0.0, 1.0, 0.0, 1.0, timezone.now(), 0, 1, 2]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            ("EXPLAIN QUERY PLAN " if connection.vendor == "sqlite" else "EXPLAIN ") + sql, params
+        )
+        plan = " ".join(str(part) for row in cursor.fetchall() for part in row)
+    assert "case_lon_lat" in plan, plan
+
+
 def test_merging_keeps_the_duplicates_reporter_who_is_told_when_the_main_case_closes(
     world, django_capture_on_commit_callbacks
 ):
