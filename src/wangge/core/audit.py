@@ -163,15 +163,30 @@ def _append_postgresql(record: AuditRecord, body: str) -> bool:
     return True
 
 
-def _append_orm(record: AuditRecord, body: str) -> None:
-    """Any other database: lock (SQLite serialises writers itself), link, insert, advance."""
-    head, _ = AuditHead.objects.select_for_update().get_or_create(id=1)
-    record.seq = head.last_seq + 1
-    record.prev_hash = head.last_hash
-    record.hash = digest_v2(seq=record.seq, prev_hash=record.prev_hash, body=body)
+# SQLite (the only other database the project runs on): writers are serialised by the database
+# (BEGIN IMMEDIATE), so the head is advanced and
+# read back in one UPDATE … RETURNING (SHA256 is the function Django registers on every SQLite
+# connection; the SET expressions read the row as it was) and the record is inserted after it.
+_SQLITE_ADVANCE = """
+UPDATE core_audithead
+   SET last_seq = last_seq + 1,
+       prev_hash = last_hash,
+       last_hash = SHA256('v2|' || (last_seq + 1) || '|' || last_hash || '|' || %s)
+ WHERE id = 1
+RETURNING last_seq, prev_hash, last_hash
+"""
+
+
+def _append_sqlite(record: AuditRecord, body: str) -> bool:
+    """Append ``record`` in two statements; False when the head row does not exist yet."""
+    with connection.cursor() as cursor:
+        cursor.execute(_SQLITE_ADVANCE, [body])
+        row = cursor.fetchone()
+    if row is None:
+        return False
+    record.seq, record.prev_hash, record.hash = row
     record.save(force_insert=True)
-    head.last_seq, head.prev_hash, head.last_hash = record.seq, record.prev_hash, record.hash
-    head.save(update_fields=["last_seq", "prev_hash", "last_hash"])
+    return True
 
 
 def audit_log(
@@ -228,8 +243,10 @@ def audit_log(
                 AuditHead.objects.get_or_create(id=1)
                 if not _append_postgresql(record, body):  # pragma: no cover - head just made
                     raise RuntimeError("audit chain head missing")
-        else:
-            _append_orm(record, body)
+        elif not _append_sqlite(record, body):
+            AuditHead.objects.get_or_create(id=1)
+            if not _append_sqlite(record, body):  # pragma: no cover - head just made
+                raise RuntimeError("audit chain head missing")
     return record
 
 
