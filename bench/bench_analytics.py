@@ -388,15 +388,45 @@ def peak_rss(code: str, period: str) -> float:
     return int(out.stdout.strip().splitlines()[-1]) / 1024
 
 
+def _subjects(now: datetime) -> tuple[Any, Any, Any]:
+    from wangge.analytics.periods import parse_period
+    from wangge.geo.models import Region
+
+    district = Region.objects.filter(level="county").order_by("depth").first()
+    busiest = Region.objects.filter(level="grid").order_by("code").first()
+    last_month = now.date().replace(day=1) - timedelta(days=1)
+    return district, busiest, parse_period(f"{last_month:%Y-%m}")
+
+
+def reuse(args: argparse.Namespace) -> int:
+    """Measure again on a database kept by ``--keep`` (its cases as generated then): no load,
+    no rebuild, no scale ratio — for comparing code changes on the same data."""
+    import django
+    from django.db import connection
+
+    django.setup()
+    from wangge.cases.models import Case
+
+    now = datetime.now(UTC).replace(microsecond=0)
+    district, grid, period = _subjects(now)
+    with connection.cursor() as c:
+        c.execute("SELECT reltuples::bigint FROM pg_class WHERE relname = 'cases_case'")
+        cases = c.fetchone()[0]
+    say(f"reusing {PG_DB}: ≈{cases:,} cases (latest id {Case.objects.order_by('-id')[0].pk:,})")
+    say(f"period {period.label}; district {district.name}, grid {grid.name}")
+    measure("reused", district, grid, period, now, args.repeat)
+    return 0
+
+
 def child(args: argparse.Namespace) -> int:
     import django
     from django.core.management import call_command
     from django.db import connection
 
     django.setup()
-    from wangge.analytics.periods import parse_period
-    from wangge.geo.models import Region
 
+    if args.reuse:
+        return reuse(args)
     started = time.perf_counter()
     call_command("migrate", verbosity=0, interactive=False)
     call_command("demo", "--no-cases", stdout=open(os.devnull, "w"))  # noqa: SIM115
@@ -415,11 +445,7 @@ def child(args: argparse.Namespace) -> int:
     say(f"[{small:,}] loaded (COPY) in {took:.0f} s")
     took, result = rebuild()
     say(f"[{small:,}] rebuild-rollups {took:.0f} s: {result.cases:,} cases → {result.rows:,} rows")
-    district = Region.objects.filter(level="county").order_by("depth").first()
-    busiest = Region.objects.filter(level="grid").order_by("code").first()
-    today = now.date()
-    last_month = today.replace(day=1) - timedelta(days=1)
-    period = parse_period(f"{last_month:%Y-%m}")
+    district, busiest, period = _subjects(now)
     say(f"period {period.label}; district {district.name}, grid {busiest.name}")
     small_t = measure(f"{small:,}", district, busiest, period, now, args.repeat)
     took = loader.load(args.cases - small, now - timedelta(days=DAYS), recent)
@@ -458,6 +484,11 @@ def main(argv: list[str]) -> int:
     parser.add_argument(
         "--keep", action="store_true", help="keep the scratch database (to profile it after)"
     )
+    parser.add_argument(
+        "--reuse",
+        action="store_true",
+        help="measure on the database a --keep run left (no generation; no scale ratio)",
+    )
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
@@ -468,8 +499,9 @@ def main(argv: list[str]) -> int:
         f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}"
     )
     try:
-        pg_admin(f"DROP DATABASE IF EXISTS {PG_DB}")
-        pg_admin(f"CREATE DATABASE {PG_DB}")
+        if not args.reuse:
+            pg_admin(f"DROP DATABASE IF EXISTS {PG_DB}")
+            pg_admin(f"CREATE DATABASE {PG_DB}")
     except Exception as exc:
         say(f"PostgreSQL is not reachable ({exc}); this benchmark needs it — skipped, no figures.")
         return 2
@@ -490,13 +522,14 @@ def main(argv: list[str]) -> int:
                 str(args.cases),
                 "--repeat",
                 str(args.repeat),
+                *(["--reuse"] if args.reuse else []),
             ],
             env=env,
             cwd=REPO,
             check=False,
         ).returncode
     finally:
-        if not args.keep:
+        if not (args.keep or args.reuse):
             pg_admin(f"DROP DATABASE IF EXISTS {PG_DB}")
     return code
 
