@@ -85,6 +85,12 @@ def _preparing_cursor_class() -> Any:
             kwargs.setdefault("prepare", True)
             return super().execute(query, params, **kwargs)
 
+        def _maybe_prepare_gen(self, pgq: Any, **kwargs: Any) -> Any:
+            # psycopg records the query it sent only when it sends it unprepared; Django's
+            # query log (DEBUG, the tests' query capture) reads it, so record it here too.
+            self._query = pgq
+            return super()._maybe_prepare_gen(pgq, **kwargs)
+
     return Preparing
 
 
