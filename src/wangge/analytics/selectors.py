@@ -7,13 +7,14 @@ outside the user's grants)."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Sized
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.db import connection
 from django.db.models import Count, Q, QuerySet, Sum
-from django.urls import reverse
+from django.urls import get_script_prefix, get_urlconf, reverse
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import get_language
@@ -26,11 +27,19 @@ from wangge.core.exceptions import NotFound
 from wangge.geo.choices import Level
 from wangge.geo.models import Region
 
+from . import statements as stmt
 from .choices import Dim, Grain
 from .facts import MEASURES, midnight, month_starts
 from .indicators import INDICATORS, compute, empty_sums, fmt
 from .journal import fold
-from .models import AssessmentResult, AssessmentRun, AssessmentScheme, CaseRollup, Report
+from .models import (
+    AssessmentResult,
+    AssessmentRun,
+    AssessmentScheme,
+    CaseRollup,
+    Report,
+    RollupDelta,
+)
 from .periods import Period
 
 VIEW_DASHBOARD = "analytics.view_dashboard"
@@ -244,14 +253,18 @@ def open_by_grid(path: str) -> dict[int, int]:
 
 
 # --- the command centre's reads in few statements ------------------------------------------
-# The dashboard and the map read the same numbers as the helpers above, but each page folds the
-# journal once and then reads in a handful of plain SQL statements (the ORM's compilation of
-# 22-sum aggregates cost more than the database's answer: issue 6, decision 0008 addendum).
+# The dashboard and the map read the same numbers as the helpers above, but each page reads in
+# a handful of plain SQL statements (the ORM's compilation of 22-sum aggregates cost more than
+# the database's answer: issue 6, decision 0008 addendum) whose text does not change between
+# polls, so PostgreSQL plans them once per connection (``statements``, decision 0024). The
+# rollup statement also tells whether the journal holds pending case writes; only then does the
+# page fold and read again (decision 0023: a reader sees every committed case write).
 
 _ROLLUP = CaseRollup._meta.db_table
 _CASE = Case._meta.db_table
 _DEPT = Department._meta.db_table
 _REGION = Region._meta.db_table
+_JOURNAL = RollupDelta._meta.db_table
 
 
 def _q(name: str) -> str:
@@ -263,130 +276,205 @@ def _in(values: Sized) -> str:
 
 
 def _day(d: Any) -> Any:
-    return connection.ops.adapt_datefield_value(d)
+    # Dates as dates on PostgreSQL: the server binds them (a string would be text).
+    return d if connection.vendor == "postgresql" else connection.ops.adapt_datefield_value(d)
 
 
 def _bucket_sql(period: Period, grain: str | None = None) -> tuple[str, list[Any]]:
     """:func:`_bucket_filter` as SQL (the same rows)."""
+    sql, params = _bucket_sql_of(connection.vendor, stmt.prepared(), period, grain)
+    return sql, list(params)
+
+
+@functools.lru_cache(maxsize=256)
+def _bucket_sql_of(
+    _vendor: str, _prepared: bool, period: Period, grain: str | None
+) -> tuple[str, tuple[Any, ...]]:
+    # Kept per period (and per database kind, which decides the SQL): a poll builds no SQL.
+    sql, params = _build_bucket_sql(period, grain)
+    return sql, tuple(params)
+
+
+def _build_bucket_sql(period: Period, grain: str | None) -> tuple[str, list[Any]]:
+    month, day = stmt.literal(Grain.MONTH), stmt.literal(Grain.DAY)
     if grain == Grain.MONTH:
-        months = month_starts(period.start, period.end)
-        return f"(grain = %s AND bucket IN ({_in(months)}))", [
-            Grain.MONTH.value,
-            *(_day(m) for m in months),
-        ]
-    days = "(grain = %s AND bucket >= %s AND bucket < %s)"
+        overlapped = [_day(m) for m in month_starts(period.start, period.end)]
+        months, months_p = stmt.any_of("bucket", overlapped)
+        return f"(grain = {month} AND {months})", months_p
+    days = f"(grain = {day} AND bucket >= %s AND bucket < %s)"
     if grain == Grain.DAY:
-        return days, [Grain.DAY.value, _day(period.start), _day(period.end)]
+        return days, [_day(period.start), _day(period.end)]
     whole = [
         m
         for m in month_starts(period.start, period.end)
         if m >= period.start and _next_month(m) <= period.end
     ]
     if not whole:
-        return days, [Grain.DAY.value, _day(period.start), _day(period.end)]
-    parts = [f"(grain = %s AND bucket IN ({_in(whole)}))"]
-    params: list[Any] = [Grain.MONTH.value, *(_day(m) for m in whole)]
+        return days, [_day(period.start), _day(period.end)]
+    months, params = stmt.any_of("bucket", [_day(m) for m in whole])
+    parts = [f"(grain = {month} AND {months})"]
     if period.start < whole[0]:
         parts.append(days)
-        params += [Grain.DAY.value, _day(period.start), _day(whole[0])]
+        params += [_day(period.start), _day(whole[0])]
     tail = _next_month(whole[-1])
     if tail < period.end:
         parts.append(days)
-        params += [Grain.DAY.value, _day(tail), _day(period.end)]
+        params += [_day(tail), _day(period.end)]
     return f"({' OR '.join(parts)})", params
 
 
-_SUM_COLS = ", ".join(f"SUM({_q(m)})" for m in MEASURES)
-_COLS = ", ".join(_q(m) for m in MEASURES)
-_PAGE_DIMS = (Dim.DEPT, Dim.STATE, Dim.TYPE, Dim.SOURCE)
+@functools.cache
+def _sums(measures: tuple[str, ...] = MEASURES, *, one_row: bool = False) -> str:
+    """The union's measure columns: the sum of each of ``measures`` (as bigint: the sum of a
+    bigint column is numeric, which the driver would turn into ``Decimal``), NULL for the rest.
+    ``one_row``: each group is one row (a single bucket), so the column itself, no GROUP BY."""
+    wanted = set(measures)
+    return ", ".join(
+        (_q(m) if one_row else f"CAST(SUM({_q(m)}) AS bigint)") if m in wanted else "NULL"
+        for m in MEASURES
+    )
+
+
+def _group_by(columns: str, one_row: bool) -> str:
+    return "" if one_row else f" GROUP BY {columns}"
+
+
+def _single_month(period: Period) -> bool:
+    """Whether ``period`` is one whole month: its total is one month row per region and its
+    breakdowns one row per value (the rollup key is unique), so nothing needs summing."""
+    start = period.start
+    return start.day == 1 and _next_month(start) == period.end
+
+
+_TOTAL = stmt.literal(Dim.TOTAL)
+_COUNTED = (Dim.STATE, Dim.TYPE, Dim.SOURCE)  # the page shows only their reported counts
+_COUNTED_SQL = ", ".join(stmt.literal(d) for d in _COUNTED)
+_TREND = ("reported", "filed", "closed")
+_TREND_COLS = ", ".join(_q(m) if m in _TREND else "NULL" for m in MEASURES)
 
 
 def _vector(row: Any) -> dict[str, int]:
     return {m: int(v or 0) for m, v in zip(MEASURES, row, strict=True)}
 
 
-def page_rollups(
-    region: Region,
-    region_ids: list[int],
-    period: Period,
-    dims: Iterable[str] = _PAGE_DIMS,
-    *,
-    days: bool = True,
-) -> tuple[
-    dict[int, dict[str, int]],
-    dict[str, dict[str, Any]],
-    list[tuple[Any, dict[str, int]]],
-    dict[str, str],
-]:
-    """:func:`sums_by_region` of ``region_ids``, :func:`breakdowns` of ``region`` by ``dims``
-    and (``days``) its :func:`trend`, in one statement (``UNION ALL``), with the names of the
-    departments in the breakdown (as :func:`_labels` gives them). The caller folds first."""
-    wanted = [str(d) for d in dims]
-    branches: list[str] = []
-    params: list[Any] = []
-    if region_ids:
-        where, where_p = _bucket_sql(period)
-        branches.append(
-            f"SELECT 's', region_id, '', '', CAST(NULL AS date), '', {_SUM_COLS} FROM {_ROLLUP} "  # noqa: S608 - identifiers are constants
-            f"WHERE {where} AND region_id IN ({_in(region_ids)}) AND dim = %s GROUP BY region_id"
-        )
-        params += [*where_p, *region_ids, Dim.TOTAL.value]
-    if wanted:
-        where, where_p = _bucket_sql(period, Grain.MONTH)
-        branches.append(
-            # The department's name with its numbers (a tiny table, read per department row).
-            f"SELECT 'b', region_id, dim, value, CAST(NULL AS date), (SELECT d.name FROM {_DEPT} d "  # noqa: S608 - identifiers are constants
-            f"WHERE r.dim = %s AND CAST(d.id AS varchar(32)) = r.value), {_SUM_COLS} "
-            f"FROM {_ROLLUP} r WHERE {where} AND region_id = %s AND dim IN ({_in(wanted)}) "
-            "GROUP BY region_id, dim, value"
-        )
-        params += [Dim.DEPT.value, *where_p, region.pk, *wanted]
-    if days:
-        where, where_p = _bucket_sql(period, Grain.DAY)
-        branches.append(
-            f"SELECT 't', region_id, '', '', bucket, '', {_COLS} FROM {_ROLLUP} "  # noqa: S608 - identifiers are constants
-            f"WHERE {where} AND region_id = %s AND dim = %s"
-        )
-        params += [*where_p, region.pk, Dim.TOTAL.value]
-    sums = {pk: empty_sums() for pk in region_ids}
-    parts: dict[str, dict[str, Any]] = {d: {} for d in wanted}
-    trend_: list[tuple[Any, dict[str, int]]] = []
-    names: dict[str, str] = {}
-    if not branches:
-        return sums, parts, trend_, names
-    with connection.cursor() as cursor:
-        cursor.execute(" UNION ALL ".join(branches), params)
-        for kind, region_id, dim, value, bucket, name, *vec in cursor.fetchall():
-            if kind == "s":
-                sums[region_id] = _vector(vec)
-            elif kind == "b":
-                parts[dim][value] = _vector(vec)
-                if dim == Dim.DEPT:
-                    names[value] = name or value
-            else:
-                day = bucket if isinstance(bucket, date) else date.fromisoformat(bucket)
-                trend_.append((day, _vector(vec)))
-    trend_.sort(key=lambda d: d[0])
-    return sums, parts, trend_, names
+def _pending_branch(columns: int) -> str:
+    """A union branch of ``columns`` columns with one row ('j', NULL, …) when the journal holds
+    case writes not folded yet."""
+    nulls = ", NULL" * (columns - 1)
+    return f"SELECT 'j'{nulls} FROM (SELECT 1 FROM {_JOURNAL} LIMIT 1) j"  # noqa: S608 - identifiers are constants
+
+
+def _read_folded(sql: str, params: list[Any]) -> list[Any]:
+    """The rows of ``sql`` (a union with :func:`_pending_branch`) once nothing is pending: when
+    the journal holds case writes, fold them and read again. The rows come from one snapshot,
+    so rollups read with an empty journal include every case write committed before it."""
+    for _attempt in range(2):
+        with stmt.cursor() as cursor:
+            cursor.execute(sql, params)
+            rows = cursor.fetchall()
+        if not any(row[0] == "j" for row in rows):
+            return rows
+        fold()
+    return [row for row in rows if row[0] != "j"]  # writes still arriving: as of the fold
+
+
+class PageRollups(NamedTuple):
+    sums: dict[int, dict[str, int]]  # region id → total sums
+    departments: dict[str, dict[str, int]]  # department id → sums
+    counts: dict[str, dict[str, int]]  # dim → value → reported (state, type, source)
+    trend: list[tuple[date, dict[str, int]]]  # day → reported, filed, closed
+    department_names: dict[str, str]
+
+
+def page_rollups(region: Region, region_ids: list[int], period: Period) -> PageRollups:
+    """The dashboard's rollup reads in one statement (``UNION ALL``): :func:`sums_by_region`
+    of ``region_ids``; :func:`breakdowns` of ``region`` by department (with the departments'
+    names, as :func:`_labels` gives them) and — the reported counts only — by state, type and
+    source; its :func:`trend` (reported, filed, closed). Folds pending case writes first
+    (:func:`_read_folded`)."""
+    where, params = _bucket_sql(period)
+    ids, ids_p = stmt.any_of("region_id", region_ids)
+    months, months_p = _bucket_sql(period, Grain.MONTH)
+    days, days_p = _bucket_sql(period, Grain.DAY)
+    dept = stmt.literal(Dim.DEPT)
+    one = _single_month(period)
+    sql = (
+        f"SELECT 's', region_id, '', '', CAST(NULL AS date), '', {_sums(one_row=one)} "  # noqa: S608 - identifiers are constants
+        f"FROM {_ROLLUP} WHERE {where} AND {ids} AND dim = {_TOTAL}"
+        f"{_group_by('region_id', one)} "
+        # The department's name with its numbers (a tiny table, read per department row).
+        f"UNION ALL SELECT 'd', region_id, dim, value, NULL, (SELECT d.name FROM {_DEPT} d "
+        f"WHERE CAST(d.id AS varchar(32)) = r.value), {_sums(one_row=one)} FROM {_ROLLUP} r "
+        f"WHERE {months} AND region_id = %s AND dim = {dept}"
+        f"{_group_by('region_id, dim, value', one)} "
+        f"UNION ALL SELECT 'c', region_id, dim, value, NULL, '', "
+        f"{_sums(('reported',), one_row=one)} FROM {_ROLLUP} "
+        f"WHERE {months} AND region_id = %s AND dim IN ({_COUNTED_SQL})"
+        f"{_group_by('region_id, dim, value', one)} "
+        f"UNION ALL SELECT 't', region_id, '', '', bucket, '', "
+        f"{_TREND_COLS} FROM {_ROLLUP} "
+        f"WHERE {days} AND region_id = %s AND dim = {_TOTAL} "
+        f"UNION ALL {_pending_branch(6 + len(MEASURES))}"
+    )
+    params += [*ids_p, *months_p, region.pk, *months_p, region.pk, *days_p, region.pk]
+    out = PageRollups({pk: empty_sums() for pk in region_ids}, {}, {}, [], {})
+    for d in _COUNTED:
+        out.counts[d] = {}
+    reported, filed, closed = (MEASURES.index(m) for m in _TREND)
+    for kind, region_id, dim, value, bucket, name, *vec in _read_folded(sql, params):
+        if kind == "s":
+            out.sums[region_id] = _vector(vec)
+        elif kind == "d":
+            out.departments[value] = _vector(vec)
+            out.department_names[value] = name or value
+        elif kind == "c":
+            out.counts[dim][value] = int(vec[reported] or 0)
+        else:
+            day = bucket if isinstance(bucket, date) else date.fromisoformat(bucket)
+            out.trend.append(
+                (day, {"reported": vec[reported], "filed": vec[filed], "closed": vec[closed]})
+            )
+    out.trend.sort(key=lambda d: d[0])
+    return out
+
+
+def map_numbers(
+    region: Region, grid_ids: list[int], period: Period, now: datetime
+) -> tuple[dict[int, int], dict[int, tuple[int, int]]]:
+    """The map's numbers in one statement: the reported count of each grid in ``grid_ids``
+    (:func:`sums_by_region`) and (open, overdue) now per grid of the live cases under
+    ``region`` (:func:`open_by_grid`, :func:`overdue_by` ``grid_id``). Folds first."""
+    where, params = _bucket_sql(period)
+    ids, ids_p = stmt.any_of("region_id", grid_ids)
+    live, live_p = _live_sql(region.path)
+    one = _single_month(period)
+    sql = (
+        f"SELECT 'r', region_id, {'reported' if one else 'CAST(SUM(reported) AS bigint)'}, "  # noqa: S608 - identifiers are constants
+        f"NULL FROM {_ROLLUP} WHERE {where} AND {ids} AND dim = {_TOTAL}"
+        f"{_group_by('region_id', one)} "
+        "UNION ALL SELECT 'l', grid_id, COUNT(*), SUM(CASE WHEN due_at < %s THEN 1 ELSE 0 END) "
+        f"FROM {_CASE} WHERE {live} GROUP BY grid_id "
+        f"UNION ALL {_pending_branch(4)}"
+    )
+    reported: dict[int, int] = dict.fromkeys(grid_ids, 0)
+    by_grid: dict[int, tuple[int, int]] = {}
+    for kind, pk, a, b in _read_folded(sql, [*params, *ids_p, now, *live_p]):
+        if kind == "r":
+            reported[pk] = int(a or 0)
+        else:
+            by_grid[pk] = (int(a), int(b or 0))
+    return reported, by_grid
+
+
+_LIVE = f"{_q('state')} IN ({', '.join(stmt.literal(s) for s in LIVE_STATES)})"
 
 
 def _live_sql(path: str, alias: str = "") -> tuple[str, list[Any]]:
-    """The live cases under ``path`` as :func:`overdue_cases` says it (``state IN`` the live
-    states, the path prefix the way Django writes ``startswith``: the partial index
-    ``case_live_path`` serves it)."""
-    return f"{alias}{_q('state')} IN ({_in(LIVE_STATES)}) AND {_prefix_sql(alias)}", [
-        *LIVE_STATES,
-        _prefix_param(path),
-    ]
-
-
-def _prefix_sql(alias: str = "") -> str:
-    column = connection.ops.lookup_cast("startswith", "CharField") % f"{alias}{_q('region_path')}"
-    return f"{column} {connection.operators['startswith'] % '%s'}"
-
-
-def _prefix_param(path: str) -> str:
-    return f"{connection.ops.prep_for_like_query(path)}%"
+    """The live cases under ``path`` as :func:`overdue_cases` says it: the live states inlined
+    (a generic plan sees that the partial index ``case_live_path`` covers them) and the path
+    prefix as a range, which that index serves."""
+    prefix, params = stmt.starts_with(f"{alias}{_q('region_path')}", path)
+    return f"{alias}{_LIVE} AND {prefix}", params
 
 
 def page_live(
@@ -401,7 +489,7 @@ def page_live(
     if region.level == Level.GRID:
         latest, latest_p = "grid_id = %s", [region.pk]
     else:
-        latest, latest_p = _prefix_sql(), [_prefix_param(region.path)]
+        latest, latest_p = stmt.starts_with(_q("region_path"), region.path)
     sql = (
         # The list first: its column types (text, timestamp) name the union's.
         "SELECT * FROM (SELECT 'o', c.tracking_code, c.title, g.name, c.state, c.id, "  # noqa: S608 - identifiers are constants
@@ -419,7 +507,7 @@ def page_live(
         *groups_p, now, midnight(period.start), midnight(period.end),
         *latest_p,
     ]  # fmt: skip
-    with connection.cursor() as cursor:
+    with stmt.cursor() as cursor:
         cursor.execute(sql, params)
         rows = cursor.fetchall()
     groups = [(p, d, int(n)) for kind, p, _t, _g, _s, d, n, _due in rows if kind == "g"]
@@ -430,14 +518,15 @@ def page_live(
         key=lambda r: (r[0], r[1]),
     )  # fmt: skip
     states = _state_labels()
-    url = reverse("cases:detail", args=[_PK_MARK])
+    tz = timezone.get_current_timezone()
+    url = _reverse("cases:detail", _PK_MARK)
     overdue_list = [
         {
             "code": code,
             "title": title,
             "grid": grid,
             "state": states.get(state, state),
-            "due_at": timezone.localtime(due).strftime("%Y-%m-%d %H:%M") if due else "",
+            "due_at": due.astimezone(tz).strftime("%Y-%m-%d %H:%M") if due else "",
             "url": url.replace(str(_PK_MARK), str(pk)),
         }
         for due, pk, code, title, grid, state in overdue
@@ -478,7 +567,7 @@ def _live_by_grid(path: str, now: datetime) -> dict[int, tuple[int, int]]:
         f"SELECT grid_id, COUNT(*), SUM(CASE WHEN due_at < %s THEN 1 ELSE 0 END) FROM {_CASE} "  # noqa: S608 - identifiers are constants
         f"WHERE {live} GROUP BY grid_id"
     )
-    with connection.cursor() as cursor:
+    with stmt.cursor() as cursor:
         cursor.execute(sql, [now, *params])
         return {g: (int(n), int(o or 0)) for g, n, o in cursor.fetchall()}
 
@@ -560,16 +649,10 @@ def _labels(dim: str, values: Iterable[str]) -> dict[str, str]:
     return {v: v for v in vals}
 
 
-def _counted(
-    dim: str, sums: dict[str, dict[str, int]], top: int | None = None
-) -> list[dict[str, Any]]:
-    labels = _labels(dim, sums)
+def _counted(dim: str, counts: dict[str, int], top: int | None = None) -> list[dict[str, Any]]:
+    labels = _labels(dim, counts)
     rows: list[dict[str, Any]] = sorted(
-        (
-            {"value": v, "label": labels[v], "n": s["reported"]}
-            for v, s in sums.items()
-            if s["reported"]
-        ),
+        ({"value": v, "label": labels[v], "n": n} for v, n in counts.items() if n),
         key=lambda r: (-r["n"], r["label"]),
     )
     if top is not None and len(rows) > top:
@@ -583,12 +666,11 @@ def dashboard_data(
 ) -> dict[str, Any]:
     """Everything the command-centre page draws, as JSON-ready data."""
     now = now or timezone.now()
-    fold()  # once; the reads below do not fold again
-    base = reverse("analytics:dashboard")
+    base = _reverse("analytics:dashboard")
     kids = children(region)
-    kid_sums, parts, days, dept_names = page_rollups(
-        region, [region.pk, *(k.pk for k in kids)], period
-    )
+    # Folds pending case writes first; the live reads after it need no fold.
+    rollups = page_rollups(region, [region.pk, *(k.pk for k in kids)], period)
+    kid_sums, days = rollups.sums, rollups.trend
     overdue_rows, overdue_list, latest = page_live(region, period, now)
     overdue_total = sum(n for _p, _d, n in overdue_rows)
     head = {
@@ -622,15 +704,14 @@ def dashboard_data(
                 "url": _dashboard_url(k.code, period.label, base),
             }
         )
-    depts = parts[Dim.DEPT]
     league: list[dict[str, Any]] = []
-    for value, s in depts.items():
+    for value, s in rollups.departments.items():
         od = dept_overdue.get(int(value), 0) if value.isdigit() else 0
         v = compute(s, od)
         league.append(
             {
                 "id": value,
-                "name": dept_names[value],
+                "name": rollups.department_names[value],
                 "filed": s["filed"],
                 "closed": s["closed"],
                 "overdue": od,
@@ -656,9 +737,9 @@ def dashboard_data(
         "indicators": head["indicators"],
         "totals": head["sums"],
         "overdue_total": head["overdue"],
-        "by_state": _counted(Dim.STATE, parts[Dim.STATE]),
-        "by_type": _counted(Dim.TYPE, parts[Dim.TYPE], TOP_TYPES),
-        "by_source": _counted(Dim.SOURCE, parts[Dim.SOURCE]),
+        "by_state": _counted(Dim.STATE, rollups.counts[Dim.STATE]),
+        "by_type": _counted(Dim.TYPE, rollups.counts[Dim.TYPE], TOP_TYPES),
+        "by_source": _counted(Dim.SOURCE, rollups.counts[Dim.SOURCE]),
         "sub_areas": sub_areas,
         "trend": {
             "days": [str(d) for d, _s in days],
@@ -687,7 +768,18 @@ def _open_by_region(regions: list[Region], path: str, now: datetime) -> dict[int
 
 
 def _dashboard_url(code: str, period: str, base: str | None = None) -> str:
-    return f"{base or reverse('analytics:dashboard')}?area={code}&period={period}"
+    return f"{base or _reverse('analytics:dashboard')}?area={code}&period={period}"
+
+
+def _reverse(name: str, *args: Any) -> str:
+    """``reverse`` kept per process (for the URL configuration and script prefix in force): the
+    page links every sub-area and overdue case on each poll."""
+    return _reversed(name, args, get_script_prefix(), get_urlconf())
+
+
+@functools.lru_cache(maxsize=64)
+def _reversed(name: str, args: tuple[Any, ...], _prefix: str, _urlconf: Any) -> str:
+    return reverse(name, args=args)
 
 
 _SHAPES: dict[tuple[int, int, Any], Any] = {}
@@ -716,17 +808,15 @@ def map_data(region: Region, period: Period, *, now: datetime | None = None) -> 
     overdue now, reported in the period) and the sub-areas to drill into; heat points are the
     grid centres weighted by the period's reports."""
     now = now or timezone.now()
-    fold()  # once; the reads below do not fold again
-    base = reverse("analytics:dashboard")
+    base = _reverse("analytics:dashboard")
     # A grid's map is the grid itself (``grids_under``), already loaded.
     grids = [region] if region.level == Level.GRID else list(grids_under(region).defer("boundary"))
     shapes = boundaries(grids)
-    grid_sums = page_rollups(region, [g.pk for g in grids], period, (), days=False)[0]
-    live = _live_by_grid(region.path, now)
+    grid_reported, live = map_numbers(region, [g.pk for g in grids], period, now)  # folds
     features = []
     heat = []
     for g in grids:
-        reported = grid_sums[g.pk]["reported"]
+        reported = grid_reported[g.pk]
         if shapes.get(g.pk):
             features.append(
                 {

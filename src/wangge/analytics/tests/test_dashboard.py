@@ -2,7 +2,9 @@
 statements after one fold: the same numbers as the general-purpose selectors, and few queries.
 
 Issue 6: the grid page must stay ≥ 20× faster than a raw GROUP BY at 5,000,000 cases, which
-leaves ≈7 ms for the whole page — these tests pin both the numbers and the statement count."""
+leaves ≈2 ms for the whole page — these tests pin the numbers, the statement count and (on
+PostgreSQL) that the statements keep one text, so that they are prepared once per connection
+(decision 0024)."""
 
 from __future__ import annotations
 
@@ -10,6 +12,8 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
@@ -37,6 +41,7 @@ from .test_indicators import history  # noqa: F401 - the fixture
 pytestmark = pytest.mark.django_db
 
 NOW = at(2026, 11, 16, 12)
+_ROLLUP = "analytics_caserollup"
 
 
 def _reference(region: Any, period: Any) -> dict[str, Any]:
@@ -156,13 +161,31 @@ def test_a_grid_page_folds_once_and_reads_in_a_few_statements(
     # The catalogue copy and the grid polygons are kept per process.
     dashboard_data(None, world.grid, period, now=NOW)
     map_data(world.grid, period, now=NOW)
-    # fold check; rollups (head, breakdowns with department names, trend); live cases
-    # (overdue groups, the overdue list, the latest case id)
-    with django_assert_max_num_queries(3):
+    # rollups (head, breakdowns with department names, trend) with the journal check; live
+    # cases (overdue groups, the overdue list, the latest case id)
+    with django_assert_max_num_queries(2):
         dashboard_data(None, world.grid, period, now=NOW)
-    # fold check, grid sums, open and overdue per grid
-    with django_assert_max_num_queries(3):
+    # the grid's reported count, open and overdue per grid, the journal check
+    with django_assert_max_num_queries(1):
         map_data(world.grid, period, now=NOW)
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="prepared statements: PostgreSQL")
+def test_the_rollup_statements_keep_one_text_and_are_prepared(world, history):  # noqa: F811
+    """The county's and a grid's pages read the rollups with the same two statement texts (ids
+    as arrays, prefixes as ranges), which the connection has prepared: two prepared statements
+    on the rollups, not one per area."""
+    period = parse_period("2026-11")
+    dashboard_data(None, world.grid, period, now=NOW)  # folds the history's case writes
+    for region in (world.tree.county, world.tree.streets[0], world.grid, world.tree.county):
+        with CaptureQueriesContext(connection) as ctx:
+            dashboard_data(None, region, period, now=NOW)
+            map_data(region, period, now=NOW)
+        assert len([q for q in ctx.captured_queries if _ROLLUP in q["sql"]]) == 2
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements")
+        prepared = [row[0] for row in cursor.fetchall()]
+    assert len([text for text in prepared if _ROLLUP in text]) == 2
 
 
 def test_a_pending_case_write_is_on_the_page(world, history):  # noqa: F811
