@@ -17,8 +17,9 @@ For each database (a scratch SQLite file, and a scratch PostgreSQL database
      random point from the list, a text the keyword classifier recognises, a unique
      ``client_key``) = locate + classify + route + deadline + persist + timeline + audit +
      the queued notification task,
-   * the baseline again; the ratio is intake / mean of the two baselines. Each is preceded by a
-     short warm-up. Non-2xx answers must be 0 for the ratio to count.
+   * alternating ``--rounds`` times (default 2) baseline, intake, and a closing baseline, after a
+     short warm-up of each; the ratio is the mean intake rate / the mean baseline rate.
+     Non-2xx answers must be 0 for the ratio to count.
 5. The cases written are counted in the database (must equal the 2xx answers), with the
    tasks they queued (one ``announce_case`` each); then ``wangge db_worker --batch`` drains the
    queue as the production worker would — recipients, in-app notifications, delivery — and the
@@ -26,8 +27,8 @@ For each database (a scratch SQLite file, and a scratch PostgreSQL database
 
 Target (issue 3): ratio ≥ 0.4 on both databases.
 
-Usage: ``bench/run.py intake [--duration 12] [--warmup 3] [--threads 2] [--connections 8]
-[--workers 4] [--db sqlite,postgres] [--small]``.
+Usage: ``bench/run.py intake [--duration 12] [--warmup 3] [--rounds 2] [--threads 2]
+[--connections 8] [--workers 4] [--db sqlite,postgres] [--small]``.
 """
 
 from __future__ import annotations
@@ -364,13 +365,20 @@ def bench_db(args: argparse.Namespace, db: str, workdir: Path) -> dict | None:
         me_url = f"{base}/api/v1/accounts/me"
         intake_url = f"{base}/api/v1/cases/"
         run_wrk(args, me_lua, me_url, args.warmup)
-        me1 = run_wrk(args, me_lua, me_url, args.duration)
-        say(f"[{db}] baseline GET /api/v1/accounts/me   {me1.line()}")
         run_wrk(args, intake_script(f"warm{db}"), intake_url, args.warmup)
-        intake = run_wrk(args, intake_script(f"run{db}"), intake_url, args.duration)
-        say(f"[{db}] intake   POST /api/v1/cases/       {intake.line()}")
-        me2 = run_wrk(args, me_lua, me_url, args.duration)
-        say(f"[{db}] baseline GET /api/v1/accounts/me   {me2.line()}")
+        # Baseline and intake alternate (B I B I … B) so that a drift of the machine's speed
+        # during the run weighs on both sides alike.
+        baselines: list[WrkResult] = []
+        intakes: list[WrkResult] = []
+        for round_ in range(args.rounds):
+            baselines.append(run_wrk(args, me_lua, me_url, args.duration))
+            say(f"[{db}] baseline GET /api/v1/accounts/me   {baselines[-1].line()}")
+            intakes.append(
+                run_wrk(args, intake_script(f"run{db}{round_}"), intake_url, args.duration)
+            )
+            say(f"[{db}] intake   POST /api/v1/cases/       {intakes[-1].line()}")
+        baselines.append(run_wrk(args, me_lua, me_url, args.duration))
+        say(f"[{db}] baseline GET /api/v1/accounts/me   {baselines[-1].line()}")
         server.terminate()
         server.wait(timeout=30)
         server = None
@@ -391,14 +399,14 @@ def bench_db(args: argparse.Namespace, db: str, workdir: Path) -> dict | None:
             f"tasks they queued) in {drained:.1f} s: notifications {after['notifications']}, "
             f"tasks {after['tasks']}, failed {after['failed']}, still queued {after['pending']}"
         )
-        baseline = (me1.rps + me2.rps) / 2
-        ratio = intake.rps / baseline if baseline else 0.0
-        errors = me1.non2xx + me2.non2xx + intake.non2xx
-        errors += me1.socket_errors + me2.socket_errors + intake.socket_errors
+        baseline = sum(r.rps for r in baselines) / len(baselines)
+        intake_rps = sum(r.rps for r in intakes) / len(intakes)
+        ratio = intake_rps / baseline if baseline else 0.0
+        errors = sum(r.non2xx + r.socket_errors for r in (*baselines, *intakes))
         say(f"[{db}] database: {counts['vendor']} {counts['version']}")
         ok = errors == 0 and after["failed"] == 0 and after["pending"] == 0
         say(
-            f"[{db}] RATIO intake / bare authenticated endpoint = {intake.rps:.1f} / "
+            f"[{db}] RATIO intake / bare authenticated endpoint = {intake_rps:.1f} / "
             f"{baseline:.1f} = {ratio:.2f}"
             + (
                 ""
@@ -422,6 +430,9 @@ def bench_db(args: argparse.Namespace, db: str, workdir: Path) -> dict | None:
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="bench/run.py intake")
     parser.add_argument("--duration", type=int, default=12, help="seconds per measured run")
+    parser.add_argument(
+        "--rounds", type=int, default=2, help="baseline/intake pairs (and a closing baseline)"
+    )
     parser.add_argument("--warmup", type=int, default=3, help="seconds of warm-up per endpoint")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--connections", type=int, default=8)
@@ -442,7 +453,8 @@ def main(argv: list[str]) -> int:
         f"machine: {platform.node()} · {os.cpu_count()} cores · load {load} · "
         f"Python {platform.python_version()} · gunicorn {gunicorn_version} "
         f"({args.workers} sync workers) · wrk {wrk_version} (-t{args.threads} "
-        f"-c{args.connections} -d{args.duration}s, {args.warmup} s warm-up) · {now}"
+        f"-c{args.connections} -d{args.duration}s, {args.warmup} s warm-up, "
+        f"{args.rounds} rounds) · {now}"
     )
     return run_databases(args, "intake", bench_db, TARGET, "intake / bare endpoint")
 
