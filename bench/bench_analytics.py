@@ -45,6 +45,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from benchenv import pii_keys
+
 REPO = Path(__file__).resolve().parent.parent
 PG_DB = os.environ.get("BENCH_ANALYTICS_DB", "wangge_bench_analytics2")
 PG_ADMIN_DSN = os.environ.get(
@@ -524,6 +526,10 @@ def main(argv: list[str]) -> int:
         DATABASE_URL=f"postgres://postgres@127.0.0.1:5432/{PG_DB}",
         PYTHONPATH=str(REPO / "src"),
         MEDIA_ROOT=f"/tmp/{PG_DB}-media",
+        # As in production: DEBUG off (no query log on every statement of either side), which
+        # the settings allow only with personal-data keys (fresh random ones: scratch data).
+        DEBUG="0",
+        **pii_keys(),
     )
     try:
         code = subprocess.run(
