@@ -113,9 +113,10 @@ def scope_paths(user: Any, perm: str) -> list[str] | None:
 
 
 def clear_scope_cache(user: Any) -> None:
+    """Drop the per-object scope cache (user rows loaded without their grants stamp). The stamp
+    itself is renewed, on the object the assignment was written with too, by the signals."""
     if hasattr(user, _CACHE_ATTR):
         delattr(user, _CACHE_ATTR)
-    refresh_grants_stamp(user)
 
 
 def refresh_grants_stamp(user: Any) -> None:

@@ -388,8 +388,9 @@ DUPLICATE_FIELDS = tuple(
     for f in Case._meta.concrete_fields
     if f.attname in {"id", "tracking_code", "title", "state", "lon", "lat", "reported_at"}
 )
-_LON, _LAT = DUPLICATE_FIELDS.index("lon"), DUPLICATE_FIELDS.index("lat")
-DUPLICATE_COLUMNS = (*DUPLICATE_FIELDS, "state")
+_LON, _LAT, _STATE, _REPORTED_AT = (
+    DUPLICATE_FIELDS.index(f) for f in ("lon", "lat", "state", "reported_at")
+)
 DUPLICATE_LIMIT = 20
 DUPLICATE_SCAN_CAP = 1000  # rows read from the bounding box at most
 
@@ -433,12 +434,12 @@ def case_duplicate_candidates(
     found = [
         (d, row)
         for row in rows
-        if row[-1] in OPEN_STATES
+        if row[_STATE] in OPEN_STATES
         and (d := _metres(case.lon, case.lat, row[_LON], row[_LAT])) <= radius_m
     ]
     found.sort(key=lambda x: (x[0], x[1][0]))
     return [
-        Case.from_db(Case.objects.db, list(DUPLICATE_FIELDS), _aware(row[: len(DUPLICATE_FIELDS)]))
+        Case.from_db(Case.objects.db, list(DUPLICATE_FIELDS), _aware(row))
         for _, row in found[:limit]
     ]
 
@@ -448,7 +449,7 @@ def _duplicate_sql(types: int | None) -> str:
     """The scan of ``case_duplicate_candidates`` for ``types`` matter type ids (None: any type)."""
     qn = connection.ops.quote_name
     column = {f.name: f.column for f in Case._meta.concrete_fields}
-    columns = ", ".join(qn(column[f]) for f in DUPLICATE_COLUMNS)
+    columns = ", ".join(qn(column[f]) for f in DUPLICATE_FIELDS)
     same_type = (
         f" AND ({qn(column['matter_type'])} + 0) IN ({', '.join(['%s'] * types)})"
         if types is not None
@@ -464,10 +465,9 @@ def _duplicate_sql(types: int | None) -> str:
 
 def _aware(row: tuple[Any, ...]) -> tuple[Any, ...]:
     """SQLite's driver returns naive UTC datetimes where the ORM would make them aware."""
-    at = DUPLICATE_FIELDS.index("reported_at")
-    value = row[at]
+    value = row[_REPORTED_AT]
     if settings.USE_TZ and isinstance(value, datetime) and value.tzinfo is None:
-        return (*row[:at], value.replace(tzinfo=UTC), *row[at + 1 :])
+        return (*row[:_REPORTED_AT], value.replace(tzinfo=UTC), *row[_REPORTED_AT + 1 :])
     return row
 
 
