@@ -126,6 +126,10 @@ SQLITE_PATH = Path(env("SQLITE_PATH") or VAR_DIR / "wangge.sqlite3")
 DATABASE_URL = env("DATABASE_URL")
 if DATABASE_URL:
     DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60)}
+    # Behind a transaction-mode pooler (PgBouncer < 1.21) prepared statements must stay off:
+    # DATABASE_PREPARED_STATEMENTS=0 keeps every statement unprepared (decisions 0024, 0025).
+    if not env_bool("DATABASE_PREPARED_STATEMENTS", default=True):
+        DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = None
 else:
     # SQLite creates the file but not its folder: on a fresh clone var/ does not exist yet.
     SQLITE_PATH.parent.mkdir(parents=True, exist_ok=True)

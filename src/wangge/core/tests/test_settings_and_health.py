@@ -85,3 +85,28 @@ def test_every_response_carries_a_request_id(client):
     response = client.get("/healthz", headers={"X-Request-ID": "abcdef123456"})
     assert response["X-Request-ID"] == "abcdef123456"
     assert len(client.get("/healthz", headers={"X-Request-ID": "bad id!"})["X-Request-ID"]) == 32
+
+
+@pytest.mark.parametrize(("flag", "expected"), [(None, "True"), ("0", "False"), ("1", "True")])
+def test_prepared_statements_can_be_switched_off_for_a_pooler(flag, expected):
+    """DATABASE_PREPARED_STATEMENTS=0 (a transaction-mode pooler) sends every statement
+    unprepared; by default PostgreSQL prepares the few hot ones (decisions 0024, 0025)."""
+    env = {k: v for k, v in os.environ.items() if k != "DATABASE_PREPARED_STATEMENTS"}
+    env |= {
+        "DATABASE_URL": "postgres://nobody@127.0.0.1:9/none",  # never connected to
+        "DJANGO_SETTINGS_MODULE": "wangge.settings",
+        **({"DATABASE_PREPARED_STATEMENTS": flag} if flag is not None else {}),
+    }
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import django; django.setup(); from wangge.core.db import prepared; print(prepared())",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == expected
