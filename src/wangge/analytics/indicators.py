@@ -7,7 +7,7 @@ read live from the open cases (never from the whole case table)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -149,29 +149,41 @@ def _rate(num: float, den: float) -> float | None:
     return None if den <= 0 else num / den
 
 
+def _due_to_close(s: Mapping[str, int], overdue: int) -> int:
+    return s["closed"] + overdue  # 应结案数
+
+
+Formula = Callable[[Mapping[str, int], int], float | int | None]
+# Each indicator from measure sums and the live overdue count (``None``: no denominator).
+FORMULAS: dict[str, Formula] = {
+    "filed": lambda s, o: s["filed"],
+    "close_rate": lambda s, o: _rate(s["closed"], _due_to_close(s, o)),
+    "on_time_close_rate": lambda s, o: _rate(s["closed_on_time"], _due_to_close(s, o)),
+    "on_time_handle_rate": lambda s, o: _rate(s["handled_on_time"], s["handled"]),
+    "rework_rate": lambda s, o: _rate(s["reworked"], s["handled"]),
+    "dispatch_accuracy": lambda s, o: _rate(s["dispatches"] - s["misdispatches"], s["dispatches"]),
+    "overdue": lambda s, o: o,
+    "avg_response_hours": lambda s, o: (
+        None if not s["response_n"] else s["response_seconds"] / s["response_n"] / 3600
+    ),
+    "avg_handle_hours": lambda s, o: (
+        None if not s["handle_n"] else s["handle_seconds"] / s["handle_n"] / 3600
+    ),
+    "satisfaction": lambda s, o: _rate(s["satisfied"], s["rated"]),
+    "self_resolve_rate": lambda s, o: _rate(s["self_resolved"], s["closed"]),
+    "first_time_rate": lambda s, o: _rate(s["first_time"], s["closed"]),
+    "repeat_rate": lambda s, o: _rate(s["merged"], s["reported"] - s["cancelled"]),
+}
+
+
 def compute(sums: Mapping[str, int], overdue: int) -> dict[str, float | int | None]:
     """Every indicator from measure sums and the live overdue count (``None``: no denominator)."""
-    s = sums
-    due_to_close = s["closed"] + overdue
-    return {
-        "filed": s["filed"],
-        "close_rate": _rate(s["closed"], due_to_close),
-        "on_time_close_rate": _rate(s["closed_on_time"], due_to_close),
-        "on_time_handle_rate": _rate(s["handled_on_time"], s["handled"]),
-        "rework_rate": _rate(s["reworked"], s["handled"]),
-        "dispatch_accuracy": _rate(s["dispatches"] - s["misdispatches"], s["dispatches"]),
-        "overdue": overdue,
-        "avg_response_hours": (
-            None if not s["response_n"] else s["response_seconds"] / s["response_n"] / 3600
-        ),
-        "avg_handle_hours": (
-            None if not s["handle_n"] else s["handle_seconds"] / s["handle_n"] / 3600
-        ),
-        "satisfaction": _rate(s["satisfied"], s["rated"]),
-        "self_resolve_rate": _rate(s["self_resolved"], s["closed"]),
-        "first_time_rate": _rate(s["first_time"], s["closed"]),
-        "repeat_rate": _rate(s["merged"], s["reported"] - s["cancelled"]),
-    }
+    return {code: formula(sums, overdue) for code, formula in FORMULAS.items()}
+
+
+def compute_one(code: str, sums: Mapping[str, int], overdue: int) -> float | int | None:
+    """One indicator (``sums`` need hold only the measures its formula reads)."""
+    return FORMULAS[code](sums, overdue)
 
 
 def fmt(code: str, value: float | int | None) -> str:

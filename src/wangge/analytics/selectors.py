@@ -8,8 +8,9 @@ outside the user's grants)."""
 from __future__ import annotations
 
 import functools
+import json
 from collections.abc import Iterable, Sized
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple
 
 from django.db import connection
@@ -30,7 +31,7 @@ from wangge.geo.models import Region
 from . import statements as stmt
 from .choices import Dim, Grain
 from .facts import MEASURES, midnight, month_starts
-from .indicators import INDICATORS, compute, empty_sums, fmt
+from .indicators import INDICATORS, compute, compute_one, empty_sums, fmt
 from .journal import fold
 from .models import (
     AssessmentResult,
@@ -323,16 +324,13 @@ def _build_bucket_sql(period: Period, grain: str | None) -> tuple[str, list[Any]
     return f"({' OR '.join(parts)})", params
 
 
-@functools.cache
-def _sums(measures: tuple[str, ...] = MEASURES, *, one_row: bool = False) -> str:
-    """The union's measure columns: the sum of each of ``measures`` (as bigint: the sum of a
-    bigint column is numeric, which the driver would turn into ``Decimal``), NULL for the rest.
-    ``one_row``: each group is one row (a single bucket), so the column itself, no GROUP BY."""
-    wanted = set(measures)
-    return ", ".join(
-        (_q(m) if one_row else f"CAST(SUM({_q(m)}) AS bigint)") if m in wanted else "NULL"
-        for m in MEASURES
-    )
+def _measure_cols(measures: tuple[str, ...], one_row: bool) -> str:
+    """``measures`` as columns named after them: their sums (as bigint: the sum of a bigint
+    column is numeric, which the driver would turn into ``Decimal``), or with ``one_row`` (each
+    group is one row, a single bucket: no GROUP BY) the columns themselves."""
+    if one_row:
+        return ", ".join(_q(m) for m in measures)
+    return ", ".join(f"CAST(SUM({_q(m)}) AS bigint) AS {_q(m)}" for m in measures)
 
 
 def _group_by(columns: str, one_row: bool) -> str:
@@ -349,12 +347,11 @@ def _single_month(period: Period) -> bool:
 _TOTAL = stmt.literal(Dim.TOTAL)
 _COUNTED = (Dim.STATE, Dim.TYPE, Dim.SOURCE)  # the page shows only their reported counts
 _COUNTED_SQL = ", ".join(stmt.literal(d) for d in _COUNTED)
-_TREND = ("reported", "filed", "closed")
-_TREND_COLS = ", ".join(_q(m) if m in _TREND else "NULL" for m in MEASURES)
-
-
-def _vector(row: Any) -> dict[str, int]:
-    return {m: int(v or 0) for m, v in zip(MEASURES, row, strict=True)}
+_MEASURE_COLS = ", ".join(_q(m) for m in MEASURES)
+# What the department league table shows: its counts, 按期结案率 and 群众满意率.
+_LEAGUE = ("filed", "closed", "closed_on_time", "rated", "satisfied")
+_LEAGUE_COLS = ", ".join(f"x.{_q(m)}" for m in _LEAGUE)
+_ZERO = dict.fromkeys(MEASURES, 0)
 
 
 def _pending_branch(columns: int) -> str:
@@ -378,64 +375,130 @@ def _read_folded(sql: str, params: list[Any]) -> list[Any]:
     return [row for row in rows if row[0] != "j"]  # writes still arriving: as of the fold
 
 
-class PageRollups(NamedTuple):
+class PageReads(NamedTuple):
+    """What the dashboard reads from the database for one area and period."""
+
     sums: dict[int, dict[str, int]]  # region id → total sums
-    departments: dict[str, dict[str, int]]  # department id → sums
-    counts: dict[str, dict[str, int]]  # dim → value → reported (state, type, source)
-    trend: list[tuple[date, dict[str, int]]]  # day → reported, filed, closed
+    departments: dict[str, dict[str, int]]  # department id → the league's sums (_LEAGUE)
     department_names: dict[str, str]
+    counts: dict[str, dict[str, int]]  # dim → value → reported (state, type, source)
+    trend: list[list[Any]]  # [day (ISO date), reported, filed, closed], by day
+    overdue_groups: list[tuple[str, int | None, int]]  # (area path, department id, count)
+    overdue: list[tuple[datetime, int, str, str, str, str]]  # due, id, code, title, grid, state
+    open_by_path: list[tuple[str, int]]  # (area path, open now); not read for a grid
+    latest: int  # the latest case id in the area (0: none)
 
 
-def page_rollups(region: Region, region_ids: list[int], period: Period) -> PageRollups:
-    """The dashboard's rollup reads in one statement (``UNION ALL``): :func:`sums_by_region`
-    of ``region_ids``; :func:`breakdowns` of ``region`` by department (with the departments'
-    names, as :func:`_labels` gives them) and — the reported counts only — by state, type and
-    source; its :func:`trend` (reported, filed, closed). Folds pending case writes first
-    (:func:`_read_folded`)."""
-    where, params = _bucket_sql(period)
-    ids, ids_p = stmt.any_of("region_id", region_ids)
+@functools.lru_cache(maxsize=256)
+def _page_sql(
+    _vendor: str, _prepared: bool, period: Period, grid: bool, n_ids: int
+) -> tuple[str, tuple[Any, ...], tuple[Any, ...], tuple[Any, ...]]:
+    """:func:`page_reads`' statement and the parameters that depend on the period, kept per
+    period and database kind (and on SQLite the number of region ids, an ``IN`` list): a poll
+    builds no SQL."""
+    where, where_p = _bucket_sql(period)
     months, months_p = _bucket_sql(period, Grain.MONTH)
     days, days_p = _bucket_sql(period, Grain.DAY)
-    dept = stmt.literal(Dim.DEPT)
+    ids = stmt.any_of("region_id", [0] * n_ids)[0]
+    live = _live_sql("-", "c.")[0]  # the text only: the area's prefix is a parameter
+    groups_live = _live_sql("-")[0]
+    latest = "grid_id = %s" if grid else stmt.starts_with(_q("region_path"), "-")[0]
     one = _single_month(period)
+    rows = stmt.json_rows
     sql = (
-        f"SELECT 's', region_id, '', '', CAST(NULL AS date), '', {_sums(one_row=one)} "  # noqa: S608 - identifiers are constants
-        f"FROM {_ROLLUP} WHERE {where} AND {ids} AND dim = {_TOTAL}"
-        f"{_group_by('region_id', one)} "
-        # The department's name with its numbers (a tiny table, read per department row).
-        f"UNION ALL SELECT 'd', region_id, dim, value, NULL, (SELECT d.name FROM {_DEPT} d "
-        f"WHERE CAST(d.id AS varchar(32)) = r.value), {_sums(one_row=one)} FROM {_ROLLUP} r "
-        f"WHERE {months} AND region_id = %s AND dim = {dept}"
-        f"{_group_by('region_id, dim, value', one)} "
-        f"UNION ALL SELECT 'c', region_id, dim, value, NULL, '', "
-        f"{_sums(('reported',), one_row=one)} FROM {_ROLLUP} "
-        f"WHERE {months} AND region_id = %s AND dim IN ({_COUNTED_SQL})"
-        f"{_group_by('region_id, dim, value', one)} "
-        f"UNION ALL SELECT 't', region_id, '', '', bucket, '', "
-        f"{_TREND_COLS} FROM {_ROLLUP} "
+        f"SELECT 's', {rows('region_id, ' + _MEASURE_COLS)} FROM (SELECT region_id, "  # noqa: S608 - identifiers are constants
+        f"{_measure_cols(MEASURES, one)} FROM {_ROLLUP} WHERE {where} AND {ids} "
+        f"AND dim = {_TOTAL}{_group_by('region_id', one)}) x "
+        f"UNION ALL SELECT 'd', {rows('x.value, d.name, ' + _LEAGUE_COLS)} FROM (SELECT value, "
+        f"{_measure_cols(_LEAGUE, one)} FROM {_ROLLUP} WHERE {months} AND region_id = %s "
+        f"AND dim = {stmt.literal(Dim.DEPT)}{_group_by('value', one)}) x "
+        f"LEFT JOIN {_DEPT} d ON CAST(d.id AS varchar(32)) = x.value "
+        f"UNION ALL SELECT 'c', {rows('dim, value, reported')} FROM (SELECT dim, value, "
+        f"{_measure_cols(('reported',), one)} FROM {_ROLLUP} WHERE {months} AND region_id = %s "
+        f"AND dim IN ({_COUNTED_SQL}){_group_by('dim, value', one)}) x "
+        f"UNION ALL SELECT 't', {rows('bucket, reported, filed, closed')} FROM {_ROLLUP} "
         f"WHERE {days} AND region_id = %s AND dim = {_TOTAL} "
-        f"UNION ALL {_pending_branch(6 + len(MEASURES))}"
+        f"UNION ALL SELECT 'o', {rows('tracking_code, title, name, state, id, due_at')} FROM "
+        f"(SELECT c.tracking_code, c.title, g.name, c.state, c.id, c.due_at FROM {_CASE} c "
+        f"INNER JOIN {_REGION} g ON g.id = c.grid_id WHERE {live} AND c.due_at < %s "
+        f"ORDER BY c.due_at, c.id LIMIT {OVERDUE_LIST}) x "
+        f"UNION ALL SELECT 'g', {rows('region_path, department_id, n')} FROM (SELECT "
+        f"region_path, department_id, COUNT(*) AS n FROM {_CASE} WHERE {groups_live} "
+        "AND due_at < %s AND reported_at >= %s AND reported_at < %s "
+        "GROUP BY region_path, department_id) x "
+        # Open now per area path, for the sub-areas' load (a grid has none: a one-time filter).
+        f"UNION ALL SELECT 'n', {rows('region_path, n')} FROM (SELECT region_path, COUNT(*) "
+        f"AS n FROM {_CASE} WHERE %s AND {groups_live} GROUP BY region_path) x "
+        f"UNION ALL SELECT 'l', CAST((SELECT id FROM {_CASE} WHERE {latest} ORDER BY id DESC "
+        "LIMIT 1) AS varchar(20)) "
+        f"UNION ALL {_pending_branch(2)}"
     )
-    params += [*ids_p, *months_p, region.pk, *months_p, region.pk, *days_p, region.pk]
-    out = PageRollups({pk: empty_sums() for pk in region_ids}, {}, {}, [], {})
-    for d in _COUNTED:
-        out.counts[d] = {}
-    reported, filed, closed = (MEASURES.index(m) for m in _TREND)
-    for kind, region_id, dim, value, bucket, name, *vec in _read_folded(sql, params):
-        if kind == "s":
-            out.sums[region_id] = _vector(vec)
-        elif kind == "d":
-            out.departments[value] = _vector(vec)
-            out.department_names[value] = name or value
-        elif kind == "c":
-            out.counts[dim][value] = int(vec[reported] or 0)
-        else:
-            day = bucket if isinstance(bucket, date) else date.fromisoformat(bucket)
-            out.trend.append(
-                (day, {"reported": vec[reported], "filed": vec[filed], "closed": vec[closed]})
-            )
-    out.trend.sort(key=lambda d: d[0])
-    return out
+    return sql, tuple(where_p), tuple(months_p), tuple(days_p)
+
+
+def page_reads(region: Region, region_ids: list[int], period: Period, now: datetime) -> PageReads:
+    """Everything the dashboard reads, in one statement (``UNION ALL``) from one snapshot:
+
+    * from the rollups — :func:`sums_by_region` of ``region_ids``; :func:`breakdowns` of
+      ``region`` by department (the league's measures, with the departments' names) and — the
+      reported counts only — by state, type and source; its :func:`trend` (reported, filed,
+      closed);
+    * from the live cases — the period's overdue cases per (area path, department) as
+      :func:`overdue_groups`; the :data:`OVERDUE_LIST` most overdue cases (any report date);
+      the open cases now per area path (for the sub-areas; not for a grid); the latest case id.
+
+    Each branch answers one row, its rows as a JSON array (text): the driver converts a few
+    strings instead of hundreds of rows of two dozen columns (decision 0024, addendum). Folds
+    pending case writes first (:func:`_read_folded`)."""
+    grid = region.level == Level.GRID
+    sql, where_p, months_p, days_p = _page_sql(
+        connection.vendor, stmt.prepared(), period, grid, len(region_ids)
+    )
+    ids_p = stmt.any_of("region_id", region_ids)[1]
+    path_p = stmt.starts_with("region_path", region.path)[1]
+    params = [
+        *where_p, *ids_p,
+        *months_p, region.pk,
+        *months_p, region.pk,
+        *days_p, region.pk,
+        *path_p, now,
+        *path_p, now, midnight(period.start), midnight(period.end),
+        not grid, *path_p,
+        *([region.pk] if grid else path_p),
+    ]  # fmt: skip
+    got = {kind: payload for kind, payload in _read_folded(sql, params)}
+    sums = {pk: dict(_ZERO) for pk in region_ids}
+    for pk, *vec in _json(got["s"]):
+        sums[pk] = dict(zip(MEASURES, vec, strict=True))
+    departments: dict[str, dict[str, int]] = {}
+    names: dict[str, str] = {}
+    for value, name, *vec in _json(got["d"]):
+        departments[value] = dict(zip(_LEAGUE, vec, strict=True))
+        names[value] = name or value
+    counts: dict[str, dict[str, int]] = {d: {} for d in _COUNTED}
+    for dim, value, n in _json(got["c"]):
+        counts[dim][value] = n
+    trend = sorted(_json(got["t"]))
+    overdue = sorted(
+        (_aware(due), pk, code, title, grid, state)
+        for code, title, grid, state, pk, due in _json(got["o"])
+    )
+    return PageReads(
+        sums,
+        departments,
+        names,
+        counts,
+        trend,
+        [(p, d, n) for p, d, n in _json(got["g"])],
+        overdue,
+        [(p, n) for p, n in _json(got["n"])],
+        int(got["l"] or 0),
+    )
+
+
+def _json(payload: str | None) -> list[Any]:
+    """A branch's rows (PostgreSQL answers NULL for an aggregate over no rows)."""
+    return json.loads(payload) if payload else []
 
 
 def map_numbers(
@@ -477,63 +540,6 @@ def _live_sql(path: str, alias: str = "") -> tuple[str, list[Any]]:
     return f"{alias}{_LIVE} AND {prefix}", params
 
 
-def page_live(
-    region: Region, period: Period, now: datetime
-) -> tuple[list[tuple[str, Any, int]], list[dict[str, Any]], int]:
-    """The dashboard's reads of the case table in one statement (``UNION ALL``): the overdue
-    cases of the period per (area path, department) as :func:`overdue_groups`, the
-    :data:`OVERDUE_LIST` most overdue cases (any report date) and the latest case id."""
-    live, live_p = _live_sql(region.path, "c.")
-    groups_live, groups_p = _live_sql(region.path)
-    latest_p: list[Any]
-    if region.level == Level.GRID:
-        latest, latest_p = "grid_id = %s", [region.pk]
-    else:
-        latest, latest_p = stmt.starts_with(_q("region_path"), region.path)
-    sql = (
-        # The list first: its column types (text, timestamp) name the union's.
-        "SELECT * FROM (SELECT 'o', c.tracking_code, c.title, g.name, c.state, c.id, "  # noqa: S608 - identifiers are constants
-        f"CAST(NULL AS bigint), c.due_at FROM {_CASE} c INNER JOIN {_REGION} g ON g.id = c.grid_id "
-        f"WHERE {live} AND c.due_at < %s ORDER BY c.due_at, c.id LIMIT {OVERDUE_LIST}) o "
-        "UNION ALL SELECT 'g', region_path, '', '', '', department_id, COUNT(*), NULL "
-        f"FROM {_CASE} WHERE {groups_live} AND due_at < %s AND reported_at >= %s "
-        "AND reported_at < %s GROUP BY region_path, department_id "
-        "UNION ALL SELECT * FROM (SELECT 'l', '', '', '', '', id, CAST(NULL AS bigint), "
-        f"CAST(NULL AS {Case._meta.get_field('due_at').db_type(connection)}) FROM {_CASE} "
-        f"WHERE {latest} ORDER BY id DESC LIMIT 1) l"
-    )
-    params = [
-        *live_p, now,
-        *groups_p, now, midnight(period.start), midnight(period.end),
-        *latest_p,
-    ]  # fmt: skip
-    with stmt.cursor() as cursor:
-        cursor.execute(sql, params)
-        rows = cursor.fetchall()
-    groups = [(p, d, int(n)) for kind, p, _t, _g, _s, d, n, _due in rows if kind == "g"]
-    latest_id = next((pk for kind, *_c, pk, _n, _due in rows if kind == "l"), 0)
-    overdue = sorted(
-        ((_aware(due), pk, code, title, grid, state) for kind, code, title, grid, state, pk, _n,
-         due in rows if kind == "o"),
-        key=lambda r: (r[0], r[1]),
-    )  # fmt: skip
-    states = _state_labels()
-    tz = timezone.get_current_timezone()
-    url = _reverse("cases:detail", _PK_MARK)
-    overdue_list = [
-        {
-            "code": code,
-            "title": title,
-            "grid": grid,
-            "state": states.get(state, state),
-            "due_at": due.astimezone(tz).strftime("%Y-%m-%d %H:%M") if due else "",
-            "url": url.replace(str(_PK_MARK), str(pk)),
-        }
-        for due, pk, code, title, grid, state in overdue
-    ]
-    return groups, overdue_list, latest_id
-
-
 def _aware(value: Any) -> datetime:
     if isinstance(value, str):  # SQLite, without the ORM's converters: UTC, naive
         value = parse_datetime(value)
@@ -557,19 +563,6 @@ def _department_names(ids: list[int]) -> dict[int, str]:
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT id, name FROM {table} WHERE id IN ({_in(ids)})", ids)  # noqa: S608 - identifiers are constants
         return dict(cursor.fetchall())
-
-
-def _live_by_grid(path: str, now: datetime) -> dict[int, tuple[int, int]]:
-    """(open, overdue) per grid of the live cases under ``path``: :func:`open_by_grid` and
-    :func:`overdue_by` ``grid_id`` (no period) in one statement."""
-    live, params = _live_sql(path)
-    sql = (
-        f"SELECT grid_id, COUNT(*), SUM(CASE WHEN due_at < %s THEN 1 ELSE 0 END) FROM {_CASE} "  # noqa: S608 - identifiers are constants
-        f"WHERE {live} GROUP BY grid_id"
-    )
-    with stmt.cursor() as cursor:
-        cursor.execute(sql, [now, *params])
-        return {g: (int(n), int(o or 0)) for g, n, o in cursor.fetchall()}
 
 
 def _type_names(ids: list[int]) -> dict[int, str]:
@@ -605,7 +598,7 @@ def _translated(what: str) -> Any:
     return found
 
 
-_CHOICES: dict[str, Any] = {Dim.SOURCE: Source, Dim.STATE: CaseState}
+_CHOICES: dict[str, Any] = {Dim.SOURCE: Source, Dim.STATE: CaseState, "level": Level}
 
 
 def indicator_values(sums: dict[str, int], overdue: int) -> list[dict[str, Any]]:
@@ -650,14 +643,23 @@ def _labels(dim: str, values: Iterable[str]) -> dict[str, str]:
 
 
 def _counted(dim: str, counts: dict[str, int], top: int | None = None) -> list[dict[str, Any]]:
-    labels = _labels(dim, counts)
+    """The non-zero ``counts`` with their labels, largest first (ties by label); past ``top``
+    the rest as one "其他" row. Only the rows shown are labelled."""
+    items = [(n, v) for v, n in counts.items() if n]
+    rest = 0
+    if top is not None and len(items) > top:
+        items.sort(reverse=True)
+        cut = items[top - 1][0]  # the top rows are among those counting at least this much
+        rest = sum(n for n, _v in items)
+        items = [item for item in items if item[0] >= cut]
+    labels = _labels(dim, [v for _n, v in items])
     rows: list[dict[str, Any]] = sorted(
-        ({"value": v, "label": labels[v], "n": n} for v, n in counts.items() if n),
+        ({"value": v, "label": labels[v], "n": n} for n, v in items),
         key=lambda r: (-r["n"], r["label"]),
     )
-    if top is not None and len(rows) > top:
-        rest = sum(r["n"] for r in rows[top:])
-        rows = [*rows[:top], {"value": "", "label": _("其他"), "n": rest}]
+    if top is not None and rest:
+        rows = rows[:top]
+        rows.append({"value": "", "label": _("其他"), "n": rest - sum(r["n"] for r in rows)})
     return rows
 
 
@@ -668,28 +670,23 @@ def dashboard_data(
     now = now or timezone.now()
     base = _reverse("analytics:dashboard")
     kids = children(region)
-    # Folds pending case writes first; the live reads after it need no fold.
-    rollups = page_rollups(region, [region.pk, *(k.pk for k in kids)], period)
-    kid_sums, days = rollups.sums, rollups.trend
-    overdue_rows, overdue_list, latest = page_live(region, period, now)
+    # One statement; it folds pending case writes first.
+    reads = page_reads(region, [region.pk, *(k.pk for k in kids)], period, now)
+    kid_sums, overdue_rows = reads.sums, reads.overdue_groups
     overdue_total = sum(n for _p, _d, n in overdue_rows)
     head = {
         "sums": kid_sums[region.pk],
         "overdue": overdue_total,
         "indicators": indicator_values(kid_sums[region.pk], overdue_total),
     }
-    kid_overdue = dict.fromkeys((k.pk for k in kids), 0)
+    kid_overdue = _per_area(kids, overdue_rows)
+    kid_open = _per_area(kids, reads.open_by_path)
     dept_overdue: dict[Any, int] = {}
-    for p, dept, n in overdue_rows:
+    for _p, dept, n in overdue_rows:
         dept_overdue[dept] = dept_overdue.get(dept, 0) + n
-        for k in kids:
-            if p.startswith(k.path):
-                kid_overdue[k.pk] += n
-                break
-    kid_open = _open_by_region(kids, region.path, now) if kids else {}
     sub_areas = []
     for k in kids:
-        values = compute(kid_sums[k.pk], kid_overdue.get(k.pk, 0))
+        values = compute(kid_sums[k.pk], kid_overdue[k.pk])
         sub_areas.append(
             {
                 "code": k.code,
@@ -697,21 +694,21 @@ def dashboard_data(
                 "level": k.level,
                 "reported": kid_sums[k.pk]["reported"],
                 "closed": kid_sums[k.pk]["closed"],
-                "open_now": kid_open.get(k.pk, 0),
-                "overdue": kid_overdue.get(k.pk, 0),
+                "open_now": kid_open[k.pk],
+                "overdue": kid_overdue[k.pk],
                 "close_rate": values["close_rate"],
                 "satisfaction": values["satisfaction"],
                 "url": _dashboard_url(k.code, period.label, base),
             }
         )
     league: list[dict[str, Any]] = []
-    for value, s in rollups.departments.items():
+    for value, s in reads.departments.items():
         od = dept_overdue.get(int(value), 0) if value.isdigit() else 0
-        v = compute(s, od)
+        v = {code: compute_one(code, s, od) for code in ("on_time_close_rate", "satisfaction")}
         league.append(
             {
                 "id": value,
-                "name": rollups.department_names[value],
+                "name": reads.department_names[value],
                 "filed": s["filed"],
                 "closed": s["closed"],
                 "overdue": od,
@@ -724,47 +721,67 @@ def dashboard_data(
             }
         )
     league.sort(key=lambda r: (-(r["on_time_close_rate"] or 0), -(r["closed"]), r["name"]))
+    days = reads.trend
     return {
         "area": {
             "code": region.code,
             "name": region.name,
             "level": region.level,
-            "level_label": region.get_level_display(),
+            "level_label": _level_label(region.level),
         },
         "period": period.label,
         "generated_at": timezone.localtime(now).strftime("%Y-%m-%d %H:%M:%S"),
-        "latest_case": latest or 0,
+        "latest_case": reads.latest,
         "indicators": head["indicators"],
         "totals": head["sums"],
         "overdue_total": head["overdue"],
-        "by_state": _counted(Dim.STATE, rollups.counts[Dim.STATE]),
-        "by_type": _counted(Dim.TYPE, rollups.counts[Dim.TYPE], TOP_TYPES),
-        "by_source": _counted(Dim.SOURCE, rollups.counts[Dim.SOURCE]),
+        "by_state": _counted(Dim.STATE, reads.counts[Dim.STATE]),
+        "by_type": _counted(Dim.TYPE, reads.counts[Dim.TYPE], TOP_TYPES),
+        "by_source": _counted(Dim.SOURCE, reads.counts[Dim.SOURCE]),
         "sub_areas": sub_areas,
         "trend": {
-            "days": [str(d) for d, _s in days],
-            "reported": [s["reported"] for _d, s in days],
-            "filed": [s["filed"] for _d, s in days],
-            "closed": [s["closed"] for _d, s in days],
+            "days": [d for d, *_n in days],
+            "reported": [n for _d, n, _f, _c in days],
+            "filed": [f for _d, _n, f, _c in days],
+            "closed": [c for _d, _n, _f, c in days],
         },
         "departments": league,
-        "overdue": overdue_list,
+        "overdue": _overdue_list(reads.overdue),
     }
 
 
-def _open_by_region(regions: list[Region], path: str, now: datetime) -> dict[int, int]:
+def _per_area(regions: list[Region], rows: Iterable[tuple[Any, ...]]) -> dict[int, int]:
+    """The counts of ``rows`` (area path first, count last) summed per region of ``regions``
+    that the path lies in."""
     out = dict.fromkeys((r.pk for r in regions), 0)
-    by_grid = {g: n for g, (n, _o) in _live_by_grid(path, now).items()}
-    if not by_grid:
-        return out
-    grid_paths = dict(Region.objects.filter(pk__in=by_grid).values_list("pk", "path"))
-    for grid_id, n in by_grid.items():
-        gp = grid_paths.get(grid_id, "")
+    for path, *_rest, n in rows:
         for r in regions:
-            if gp.startswith(r.path):
+            if path.startswith(r.path):
                 out[r.pk] += n
                 break
     return out
+
+
+def _overdue_list(rows: list[tuple[datetime, int, str, str, str, str]]) -> list[dict[str, Any]]:
+    states = _state_labels()
+    tz = timezone.get_current_timezone()
+    url = _reverse("cases:detail", _PK_MARK)
+    return [
+        {
+            "code": code,
+            "title": title,
+            "grid": grid,
+            "state": states.get(state, state),
+            "due_at": due.astimezone(tz).strftime("%Y-%m-%d %H:%M") if due else "",
+            "url": url.replace(str(_PK_MARK), str(pk)),
+        }
+        for due, pk, code, title, grid, state in rows
+    ]
+
+
+def _level_label(level: str) -> str:
+    labels: dict[str, str] = _translated("level")
+    return labels.get(level, level)
 
 
 def _dashboard_url(code: str, period: str, base: str | None = None) -> str:

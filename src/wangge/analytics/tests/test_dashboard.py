@@ -33,6 +33,7 @@ from wangge.analytics.selectors import (
     sums_by_region,
     trend,
 )
+from wangge.cases.choices import MatterKind
 from wangge.cases.models import Case, MatterType
 
 from .helpers import at, report
@@ -161,20 +162,27 @@ def test_a_grid_page_folds_once_and_reads_in_a_few_statements(
     # The catalogue copy and the grid polygons are kept per process.
     dashboard_data(None, world.grid, period, now=NOW)
     map_data(world.grid, period, now=NOW)
-    # rollups (head, breakdowns with department names, trend) with the journal check; live
-    # cases (overdue groups, the overdue list, the latest case id)
-    with django_assert_max_num_queries(2):
+    # one statement: rollups (head, breakdowns with department names, trend), live cases
+    # (overdue groups, the overdue list, the latest case id) and the journal check
+    with django_assert_max_num_queries(1):
         dashboard_data(None, world.grid, period, now=NOW)
     # the grid's reported count, open and overdue per grid, the journal check
     with django_assert_max_num_queries(1):
         map_data(world.grid, period, now=NOW)
+    # an area with sub-areas: those (without polygons), then the same one statement, which
+    # also counts the open cases per area path for the sub-areas' load
+    dashboard_data(None, world.tree.county, period, now=NOW)
+    with django_assert_max_num_queries(2):
+        dashboard_data(None, world.tree.county, period, now=NOW)
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="prepared statements: PostgreSQL")
 def test_the_rollup_statements_keep_one_text_and_are_prepared(world, history):  # noqa: F811
-    """The county's and a grid's pages read the rollups with the same two statement texts (ids
-    as arrays, prefixes as ranges), which the connection has prepared: two prepared statements
-    on the rollups, not one per area."""
+    """The county's, a street's and a grid's pages read with a few statement texts (ids as
+    arrays, prefixes as ranges), which the connection has prepared: the page's statement of an
+    area with sub-areas, the page's statement of a grid (it finds the grid's latest case by
+    grid, not by path) and the map's — three prepared statements on the rollups, not one per
+    area."""
     period = parse_period("2026-11")
     dashboard_data(None, world.grid, period, now=NOW)  # folds the history's case writes
     for region in (world.tree.county, world.tree.streets[0], world.grid, world.tree.county):
@@ -185,7 +193,7 @@ def test_the_rollup_statements_keep_one_text_and_are_prepared(world, history):  
     with connection.cursor() as cursor:
         cursor.execute("SELECT statement FROM pg_prepared_statements")
         prepared = [row[0] for row in cursor.fetchall()]
-    assert len([text for text in prepared if _ROLLUP in text]) == 2
+    assert len([text for text in prepared if _ROLLUP in text]) == 3
 
 
 def test_a_pending_case_write_is_on_the_page(world, history):  # noqa: F811
@@ -197,3 +205,33 @@ def test_a_pending_case_write_is_on_the_page(world, history):  # noqa: F811
     assert data["totals"]["reported"] == before + 1
     assert data["latest_case"] == case.pk
     assert not RollupDelta.objects.exists()
+
+
+def test_the_type_chart_keeps_the_largest_counts_and_breaks_ties_by_name(db):
+    """The top of the type chart labels only the rows it shows; ties at the cut are broken by
+    name exactly as a full sort would, and the rest sums into one "其他" row."""
+    from wangge.analytics.selectors import TOP_TYPES, _counted
+
+    # Names in the opposite order of the ids, so a tie broken by id would show.
+    types = MatterType.objects.bulk_create(
+        MatterType(code=f"T{i:02d}", name=f"类型{99 - i:02d}", group_code="T", group_name="测试",
+                   kind=MatterKind.MATTER)
+        for i in range(TOP_TYPES + 6)
+    )  # fmt: skip
+    # Eight types tie at 3 around the cut (12th place), a few count more, one counts nothing.
+    counts = {str(t.pk): 3 for t in types[:8]}
+    counts.update({str(t.pk): 10 + i for i, t in enumerate(types[8:16])})
+    counts[str(types[16].pk)] = 1
+    counts[str(types[17].pk)] = 0
+    full = sorted(
+        ({"value": v, "label": MatterType.objects.get(pk=int(v)).name, "n": n}
+         for v, n in counts.items() if n),
+        key=lambda r: (-r["n"], r["label"]),
+    )  # fmt: skip
+    rows = _counted(Dim.TYPE, counts, TOP_TYPES)
+    assert rows[:TOP_TYPES] == full[:TOP_TYPES]
+    assert rows[TOP_TYPES]["label"] == "其他"
+    assert rows[TOP_TYPES]["n"] == sum(r["n"] for r in full[TOP_TYPES:]) == 3 * 4 + 1
+    assert len(rows) == TOP_TYPES + 1
+    small = {str(types[0].pk): 2, str(types[1].pk): 5}
+    assert [r["n"] for r in _counted(Dim.TYPE, small, TOP_TYPES)] == [5, 2]
