@@ -38,7 +38,7 @@ from wangge.geo.models import Region
 
 from .choices import Dim, Grain
 from .models import CaseRollup
-from .selectors import _labels, grids_under
+from .selectors import grids_under, labels
 
 BASELINE_WEEKS = 8
 MIN_COUNT = 3
@@ -122,7 +122,7 @@ def hotspots_for(region: Region, *, today: date | None = None) -> HotspotResult:
         float(binom.sf(cur.get(k, 0) - 1, cur.get(k, 0) + base.get(k, 0), share)) for k in cells
     ]
     qvals = false_discovery_control(pvals, method="bh")
-    names = _labels(Dim.TYPE, {v for _g, v in cells})
+    names = labels(Dim.TYPE, {v for _g, v in cells})
     for k, p, q in zip(cells, pvals, qvals, strict=True):
         c = cur.get(k, 0)
         if q >= FDR or c < MIN_COUNT:

@@ -210,7 +210,7 @@ def test_a_pending_case_write_is_on_the_page(world, history):  # noqa: F811
 def test_the_type_chart_keeps_the_largest_counts_and_breaks_ties_by_name(db):
     """The top of the type chart labels only the rows it shows; ties at the cut are broken by
     name exactly as a full sort would, and the rest sums into one "其他" row."""
-    from wangge.analytics.selectors import TOP_TYPES, _counted
+    from wangge.analytics.selectors.page import TOP_TYPES, _counted
 
     # Names in the opposite order of the ids, so a tie broken by id would show.
     types = MatterType.objects.bulk_create(

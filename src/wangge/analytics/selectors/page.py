@@ -1,257 +1,40 @@
-"""Reads for the command centre, the indicators API, assessments and reports.
-
-All aggregate reads come from ``CaseRollup`` (a handful of rows per region, bucket and
-dimension) and from the *open* cases (indexed by state and deadline); none scans the case
-table. Everything is scoped: an area is opened with :func:`access_area` (404 when missing or
-outside the user's grants)."""
+"""The command centre's page data: ``dashboard_data`` (``data.json``) and ``map_data``
+(``map.geojson``), each read in one statement whose text does not change between polls
+(decisions 0008, 0023, 0024)."""
 
 from __future__ import annotations
 
 import functools
 import json
 from collections.abc import Iterable, Sized
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
 from django.db import connection
-from django.db.models import Count, Q, QuerySet, Sum
 from django.urls import get_script_prefix, get_urlconf, reverse
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
-from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
-from wangge.accounts.permissions import has_perm_at, path_filter, scope_paths
-from wangge.cases.choices import CaseState, Source
-from wangge.cases.models import LIVE_STATES, Case, Department, MatterType
-from wangge.core.exceptions import NotFound
+from wangge.cases.models import LIVE_STATES, Case, Department
 from wangge.geo.choices import Level
 from wangge.geo.models import Region
 
-from . import statements as stmt
-from .choices import Dim, Grain
-from .facts import MEASURES, midnight, month_starts
-from .indicators import INDICATORS, compute, compute_one, empty_sums, fmt
-from .journal import fold
-from .models import (
-    AssessmentResult,
-    AssessmentRun,
-    AssessmentScheme,
+from .. import statements as stmt
+from ..choices import Dim, Grain
+from ..facts import MEASURES, midnight, month_starts
+from ..indicators import compute, compute_one, fmt
+from ..journal import fold
+from ..models import (
     CaseRollup,
-    Report,
     RollupDelta,
 )
-from .periods import Period
+from ..periods import Period
+from .areas import children, grids_under
+from .sums import indicator_values, labels, next_month, state_labels, translated
 
-VIEW_DASHBOARD = "analytics.view_dashboard"
-VIEW_ASSESSMENT = "analytics.view_assessment"
-RUN_ASSESSMENT = "analytics.run_assessment"
-VIEW_REPORT = "analytics.view_report"
 OVERDUE_LIST = 20
 TOP_TYPES = 12
-
-
-# --- areas ---------------------------------------------------------------------------------
-
-
-def access_area(user: Any, code: str | None, perm: str = VIEW_DASHBOARD) -> Region:
-    """The active region ``code`` if ``user`` holds ``perm`` there (else ``NotFound``)."""
-    region = Region.objects.filter(code=str(code or "").strip(), is_active=True).first()
-    if region is None or not has_perm_at(user, perm, region.path):
-        raise NotFound(_("区域不存在或不在您的管辖范围内。"))
-    return region
-
-
-def default_area(user: Any, perm: str = VIEW_DASHBOARD) -> Region | None:
-    """The top of the user's area for ``perm`` (a superuser: the shallowest county or root)."""
-    paths = scope_paths(user, perm)
-    if paths is None:
-        return (
-            Region.objects.filter(level=Level.COUNTY, is_active=True)
-            .order_by("depth", "code")
-            .first()
-            or Region.objects.filter(is_active=True).order_by("depth", "code").first()
-        )
-    if not paths:
-        return None
-    return Region.objects.filter(path=paths[0]).first()
-
-
-def breadcrumbs(user: Any, region: Region, perm: str = VIEW_DASHBOARD) -> list[Region]:
-    """Ancestors of ``region`` inside the user's area (for drilling back up), then ``region``."""
-    ids = region.ancestor_ids()
-    ancestors = Region.objects.in_bulk(ids)
-    return [
-        ancestors[i] for i in ids if i in ancestors and has_perm_at(user, perm, ancestors[i].path)
-    ]
-
-
-def children(region: Region) -> list[Region]:
-    """The active sub-areas of ``region``, without their polygons (the map reads those through
-    :func:`boundaries`, kept per process)."""
-    if region.level == Level.GRID:
-        return []
-    return list(
-        Region.objects.filter(parent=region, is_active=True).defer("boundary").order_by("code")
-    )
-
-
-def grids_under(region: Region) -> QuerySet[Region]:
-    if region.level == Level.GRID:
-        return Region.objects.filter(pk=region.pk)
-    return Region.objects.filter(
-        path__startswith=region.path, level=Level.GRID, is_active=True
-    ).order_by("code")
-
-
-# --- rollup sums ---------------------------------------------------------------------------
-
-_SUMS = {m: Sum(m) for m in MEASURES}
-
-
-def _bucket_filter(period: Period, grain: str | None = None) -> Q:
-    """The rows that sum to ``period``: month rows for the whole months inside it and day rows
-    for the partial months at its edges (only the total has day rows; ``grain=Grain.MONTH``
-    asks for the months the period overlaps, as the breakdowns do)."""
-    if grain == Grain.MONTH:
-        return Q(grain=Grain.MONTH, bucket__in=month_starts(period.start, period.end))
-    if grain == Grain.DAY:
-        return Q(grain=Grain.DAY, bucket__gte=period.start, bucket__lt=period.end)
-    whole = [
-        m
-        for m in month_starts(period.start, period.end)
-        if m >= period.start and _next_month(m) <= period.end
-    ]
-    if not whole:
-        return Q(grain=Grain.DAY, bucket__gte=period.start, bucket__lt=period.end)
-    q = Q(grain=Grain.MONTH, bucket__in=whole)
-    if period.start < whole[0]:
-        q |= Q(grain=Grain.DAY, bucket__gte=period.start, bucket__lt=whole[0])
-    tail = _next_month(whole[-1])
-    if tail < period.end:
-        q |= Q(grain=Grain.DAY, bucket__gte=tail, bucket__lt=period.end)
-    return q
-
-
-def _next_month(d: Any) -> Any:
-    return (d.replace(day=28) + timedelta(days=4)).replace(day=1)
-
-
-def _clean(row: dict[str, Any]) -> dict[str, int]:
-    return {m: int(row.get(m) or 0) for m in MEASURES}
-
-
-def sums_by_region(region_ids: Iterable[int], period: Period) -> dict[int, dict[str, int]]:
-    """Total sums per region, from one aggregate query (summed in SQL)."""
-    ids = list(region_ids)
-    out = {pk: empty_sums() for pk in ids}
-    rows = (
-        CaseRollup.objects.filter(_bucket_filter(period), region_id__in=ids, dim=Dim.TOTAL)
-        .values("region_id")
-        .annotate(**_SUMS)
-        .order_by()
-    )
-    for row in rows:
-        out[row["region_id"]] = _clean(row)
-    return out
-
-
-def breakdowns(region: Region, period: Period, dims: Iterable[str]) -> dict[str, dict[str, Any]]:
-    """Sums per value of each of ``dims`` (month rows: the months the period overlaps), from one
-    aggregate query."""
-    wanted = list(dims)
-    out: dict[str, dict[str, Any]] = {d: {} for d in wanted}
-    rows = (
-        CaseRollup.objects.filter(
-            _bucket_filter(period, Grain.MONTH), region_id=region.pk, dim__in=wanted
-        )
-        .values("dim", "value")
-        .annotate(**_SUMS)
-        .order_by()
-    )
-    for row in rows:
-        out[row["dim"]][row["value"]] = _clean(row)
-    return out
-
-
-def breakdown(region: Region, period: Period, dim: str) -> dict[str, dict[str, int]]:
-    """Sums per value of ``dim`` (month rows: the months the period overlaps)."""
-    return breakdowns(region, period, [dim])[dim]
-
-
-def trend(region: Region, period: Period) -> list[tuple[Any, dict[str, int]]]:
-    rows = (
-        CaseRollup.objects.filter(
-            _bucket_filter(period, Grain.DAY), region_id=region.pk, dim=Dim.TOTAL
-        )
-        .order_by("bucket")
-        .values("bucket", *MEASURES)
-    )
-    return [(row["bucket"], _clean(row)) for row in rows]
-
-
-# --- live: open and overdue cases ----------------------------------------------------------
-
-
-def overdue_cases(path: str, *, now: datetime, period: Period | None = None) -> QuerySet[Case]:
-    """Open, not suspended cases under ``path`` whose current step deadline has passed (only
-    open cases carry ``due_at``: the partial index ``case_open_due``)."""
-    # Only live cases carry ``due_at``; saying so lets the planner use case_live_path.
-    qs = Case.objects.filter(state__in=LIVE_STATES, due_at__lt=now, region_path__startswith=path)
-    if period is not None:
-        qs = qs.filter(
-            reported_at__gte=midnight(period.start), reported_at__lt=midnight(period.end)
-        )
-    return qs
-
-
-def overdue_by(path: str, *, now: datetime, period: Period | None, field: str) -> dict[Any, int]:
-    rows = (
-        overdue_cases(path, now=now, period=period)
-        .values_list(field)
-        .annotate(n=Count("id"))
-        .order_by()
-    )
-    return {k: n for k, n in rows}
-
-
-def overdue_by_prefix(
-    regions: list[Region], path: str, *, now: datetime, period: Period | None
-) -> dict[int, int]:
-    """Overdue counts per region in ``regions`` (all under ``path``), from one query."""
-    paths = overdue_cases(path, now=now, period=period).values_list("region_path", flat=True)
-    out = dict.fromkeys((r.pk for r in regions), 0)
-    for p in paths.iterator():
-        for r in regions:
-            if p.startswith(r.path):
-                out[r.pk] += 1
-                break
-    return out
-
-
-def overdue_groups(
-    path: str, *, now: datetime, period: Period | None
-) -> list[tuple[str, Any, int]]:
-    """(area path, department id, count) of the overdue cases under ``path``: the dashboard's
-    overdue total, per sub-area and per department from one read of the live cases."""
-    rows = (
-        overdue_cases(path, now=now, period=period)
-        .values_list("region_path", "department_id")
-        .annotate(n=Count("id"))
-        .order_by()
-    )
-    return list(rows)
-
-
-def open_by_grid(path: str) -> dict[int, int]:
-    rows = (
-        Case.objects.filter(state__in=LIVE_STATES, region_path__startswith=path)
-        .values_list("grid_id")
-        .annotate(n=Count("id"))
-        .order_by()
-    )
-    return {k: n for k, n in rows}
-
 
 # --- the command centre's reads in few statements ------------------------------------------
 # The dashboard and the map read the same numbers as the helpers above, but each page reads in
@@ -308,7 +91,7 @@ def _build_bucket_sql(period: Period, grain: str | None) -> tuple[str, list[Any]
     whole = [
         m
         for m in month_starts(period.start, period.end)
-        if m >= period.start and _next_month(m) <= period.end
+        if m >= period.start and next_month(m) <= period.end
     ]
     if not whole:
         return days, [_day(period.start), _day(period.end)]
@@ -317,7 +100,7 @@ def _build_bucket_sql(period: Period, grain: str | None) -> tuple[str, list[Any]
     if period.start < whole[0]:
         parts.append(days)
         params += [_day(period.start), _day(whole[0])]
-    tail = _next_month(whole[-1])
+    tail = next_month(whole[-1])
     if tail < period.end:
         parts.append(days)
         params += [_day(tail), _day(period.end)]
@@ -341,7 +124,7 @@ def _single_month(period: Period) -> bool:
     """Whether ``period`` is one whole month: its total is one month row per region and its
     breakdowns one row per value (the rollup key is unique), so nothing needs summing."""
     start = period.start
-    return start.day == 1 and _next_month(start) == period.end
+    return start.day == 1 and next_month(start) == period.end
 
 
 _TOTAL = stmt.literal(Dim.TOTAL)
@@ -551,97 +334,6 @@ def _aware(value: Any) -> datetime:
 _PK_MARK = 987654321987
 
 
-def _state_labels() -> dict[str, str]:
-    labels: dict[str, str] = _translated(Dim.STATE)
-    return labels
-
-
-def _department_names(ids: list[int]) -> dict[int, str]:
-    if not ids:
-        return {}
-    table = _q(Department._meta.db_table)
-    with connection.cursor() as cursor:
-        cursor.execute(f"SELECT id, name FROM {table} WHERE id IN ({_in(ids)})", ids)  # noqa: S608 - identifiers are constants
-        return dict(cursor.fetchall())
-
-
-def _type_names(ids: list[int]) -> dict[int, str]:
-    """Matter type names from the per-process catalogue copy the intake keeps (rebuilt when the
-    catalogue version changes, see ``cases.catalogue``); types not in it (inactive) are read."""
-    from wangge.cases.catalogue import active_matter_type_names
-
-    names = active_matter_type_names()
-    missing = [i for i in ids if i not in names]
-    if not missing:
-        return names
-    more = dict(MatterType.objects.filter(pk__in=missing).values_list("pk", "name"))
-    return {**names, **more}
-
-
-# --- indicators ----------------------------------------------------------------------------
-
-
-_TRANSLATED: dict[tuple[str, str | None], Any] = {}
-
-
-def _translated(what: str) -> Any:
-    """Translated constants (indicator descriptions, choice labels) per process and language:
-    the command centre asks for them on every poll."""
-    key = (what, get_language())
-    found = _TRANSLATED.get(key)
-    if found is None:
-        if what == "indicators":
-            found = [i.as_dict() for i in INDICATORS]
-        else:
-            found = {str(k): str(v) for k, v in _CHOICES[what].choices}
-        _TRANSLATED[key] = found
-    return found
-
-
-_CHOICES: dict[str, Any] = {Dim.SOURCE: Source, Dim.STATE: CaseState, "level": Level}
-
-
-def indicator_values(sums: dict[str, int], overdue: int) -> list[dict[str, Any]]:
-    values = compute(sums, overdue)
-    return [
-        {**meta, "value": values[meta["code"]], "display": fmt(meta["code"], values[meta["code"]])}
-        for meta in _translated("indicators")
-    ]
-
-
-def area_indicators(
-    region: Region, period: Period, *, now: datetime | None = None
-) -> dict[str, Any]:
-    """Indicator values of one area and period (the API and the dashboard header)."""
-    now = now or timezone.now()
-    sums = sums_by_region([region.pk], period)[region.pk]
-    overdue = overdue_cases(region.path, now=now, period=period).count()
-    return {"sums": sums, "overdue": overdue, "indicators": indicator_values(sums, overdue)}
-
-
-# --- the command centre --------------------------------------------------------------------
-
-
-def _labels(dim: str, values: Iterable[str]) -> dict[str, str]:
-    vals = list(values)
-    if dim == Dim.TYPE:
-        names = _type_names([int(v) for v in vals if v.isdigit()])
-        unknown = _("未分类")
-        return {v: names.get(int(v), unknown) if v.isdigit() else v for v in vals}
-    if dim in (Dim.SOURCE, Dim.STATE):
-        labels = _translated(dim)
-        return {v: labels.get(v, v) for v in vals}
-    if dim == Dim.DEPT:
-        names = _department_names([int(v) for v in vals if v.isdigit()])
-        return {v: names.get(int(v), v) if v.isdigit() else v for v in vals}
-    if dim == Dim.WORKER:
-        from wangge.accounts.models import User
-
-        users = User.objects.in_bulk([int(v) for v in vals if v.isdigit()])
-        return {v: str(users[int(v)]) if v.isdigit() and int(v) in users else v for v in vals}
-    return {v: v for v in vals}
-
-
 def _counted(dim: str, counts: dict[str, int], top: int | None = None) -> list[dict[str, Any]]:
     """The non-zero ``counts`` with their labels, largest first (ties by label); past ``top``
     the rest as one "其他" row. Only the rows shown are labelled."""
@@ -652,9 +344,9 @@ def _counted(dim: str, counts: dict[str, int], top: int | None = None) -> list[d
         cut = items[top - 1][0]  # the top rows are among those counting at least this much
         rest = sum(n for n, _v in items)
         items = [item for item in items if item[0] >= cut]
-    labels = _labels(dim, [v for _n, v in items])
+    names = labels(dim, [v for _n, v in items])
     rows: list[dict[str, Any]] = sorted(
-        ({"value": v, "label": labels[v], "n": n} for n, v in items),
+        ({"value": v, "label": names[v], "n": n} for n, v in items),
         key=lambda r: (-r["n"], r["label"]),
     )
     if top is not None and rest:
@@ -763,7 +455,7 @@ def _per_area(regions: list[Region], rows: Iterable[tuple[Any, ...]]) -> dict[in
 
 
 def _overdue_list(rows: list[tuple[datetime, int, str, str, str, str]]) -> list[dict[str, Any]]:
-    states = _state_labels()
+    states = state_labels()
     tz = timezone.get_current_timezone()
     url = _reverse("cases:detail", _PK_MARK)
     return [
@@ -780,7 +472,7 @@ def _overdue_list(rows: list[tuple[datetime, int, str, str, str, str]]) -> list[
 
 
 def _level_label(level: str) -> str:
-    labels: dict[str, str] = _translated("level")
+    labels: dict[str, str] = translated("level")
     return labels.get(level, level)
 
 
@@ -877,72 +569,3 @@ def map_data(region: Region, period: Period, *, now: datetime | None = None) -> 
             }
         )
     return {"type": "FeatureCollection", "features": features, "heat": heat}
-
-
-# --- assessments and reports ---------------------------------------------------------------
-
-
-def scheme_list_for_user(user: Any) -> QuerySet[AssessmentScheme]:
-    paths = scope_paths(user, VIEW_ASSESSMENT)
-    qs = AssessmentScheme.objects.select_related("region")
-    if paths is None:
-        return qs
-    return qs.filter(path_filter("region__path", paths)) if paths else qs.none()
-
-
-def result_list_for_user(user: Any, run: AssessmentRun) -> QuerySet[AssessmentResult]:
-    """Results of ``run`` the user may see: those in their area; department staff (without an
-    area grant) see their own departments' scores only."""
-    qs = AssessmentResult.objects.filter(run=run).select_related("region", "department")
-    paths = scope_paths(user, VIEW_ASSESSMENT)
-    if paths is None:
-        return qs
-    own = Q(department__members=user) if getattr(user, "is_authenticated", False) else Q(pk__in=[])
-    area = path_filter("region__path", paths) if paths else Q(pk__in=[])
-    return qs.filter(area | own).distinct()
-
-
-def run_list_for_user(user: Any) -> QuerySet[AssessmentRun]:
-    paths = scope_paths(user, VIEW_ASSESSMENT)
-    qs = AssessmentRun.objects.select_related("scheme", "scheme__region", "scheme_version")
-    if paths is None:
-        return qs
-    area = path_filter("scheme__region__path", paths) if paths else Q(pk__in=[])
-    own = (
-        Q(results__department__members=user)
-        if getattr(user, "is_authenticated", False)
-        else Q(pk__in=[])
-    )
-    return qs.filter(area | own).distinct()
-
-
-def access_run(user: Any, pk: int) -> AssessmentRun:
-    run = run_list_for_user(user).filter(pk=pk).first()
-    if run is None:
-        raise NotFound(_("考核结果不存在或不在您的管辖范围内。"))
-    return run
-
-
-def may_view_assessments(user: Any) -> bool:
-    from wangge.accounts.permissions import has_perm_anywhere
-
-    if has_perm_anywhere(user, VIEW_ASSESSMENT):
-        return True
-    return bool(getattr(user, "is_authenticated", False)) and user.departments.exists()
-
-
-def report_list_for_user(user: Any) -> QuerySet[Report]:
-    return Report.objects.restrict(user, "view").select_related("region", "department")
-
-
-def access_report(user: Any, pk: int) -> Report:
-    report = report_list_for_user(user).filter(pk=pk).first()
-    if report is None:
-        raise NotFound(_("报告不存在或不在您的管辖范围内。"))
-    return report
-
-
-def departments_in(region: Region) -> QuerySet[Department]:
-    return Department.objects.filter(
-        Q(region__path__startswith=region.path) | Q(pk__in=[])
-    ).order_by("code")
