@@ -10,8 +10,10 @@ or ``$BENCH_ANALYTICS_DB``; dropped afterwards unless ``--keep``). In a child pr
    by age (old ones closed, rated, rejected, merged, cancelled; the last weeks open, some
    overdue; departments on the cases dispatched above the grid) — then
    ``wangge analytics rebuild-rollups`` (timed);
-3. time the command-centre data (``analytics.selectors.dashboard_data`` + ``map_data``, what
-   ``data.json`` and ``map.geojson`` return; before 2026-11-23 the map's per-grid sums only) for
+3. time the command-centre data of one poll (``analytics.selectors.dashboard_data``, what
+   ``data.json`` returns, with the map's open/overdue/reported per grid; before 2026-12-07 the
+   page polled ``map.geojson`` too and both were timed, ``map_data`` is now timed on its own as
+   the page reads it once; before 2026-11-23 the map's per-grid sums only) for
    the district and for one grid, latest full month, best of ``--repeat``; time the same numbers
    by plain GROUP BY queries over ``cases_case`` (with the indexes the product has: the area
    path prefix, no index made for the benchmark) and check they agree; print the ratio
@@ -268,12 +270,11 @@ def rebuild() -> tuple[float, Any]:
 
 
 def rollup_numbers(region: Any, period: Any, now: datetime) -> dict[str, Any]:
-    from wangge.analytics.selectors import dashboard_data, map_data
+    from wangge.analytics.selectors import dashboard_data
 
-    # What the page's two endpoints compute: data.json and map.geojson (the polygons are kept
-    # per process, so the map's cost here is its numbers and building the features).
+    # What each poll of the page computes: data.json, which carries the map's numbers per grid
+    # (since 2026-12-07; the page reads map.geojson, the polygons, once — timed on its own).
     data = dashboard_data(None, region, period, now=now)
-    map_data(region, period, now=now)
     return {
         "state": {r["value"]: r["n"] for r in data["by_state"]},
         "source": {r["value"]: r["n"] for r in data["by_source"]},
@@ -335,6 +336,53 @@ def raw_numbers(region: Any, period: Any, now: datetime) -> dict[str, Any]:
     return out
 
 
+def ping() -> float:
+    """One round trip to PostgreSQL (``SELECT 1``); its time in seconds."""
+    from django.db import connection
+
+    started = time.perf_counter()
+    with connection.cursor() as c:
+        c.execute("SELECT 1")
+        c.fetchall()
+    return time.perf_counter() - started
+
+
+def wake_latency(samples: int = 20, idle: float = 0.08) -> tuple[float, float]:
+    """Median time of a round trip to PostgreSQL right after another one, and after ``idle``
+    seconds of silence. On the benchmark's virtual machines the second is milliseconds: a
+    virtual CPU that went idle takes that long to be woken (the guest's ``haltpoll`` idle
+    driver), and every call that follows a pause pays it once."""
+    awake, after_idle = [], []
+    for _ in range(samples):
+        time.sleep(idle)
+        after_idle.append(ping())
+        awake.append(ping())
+    return sorted(awake)[samples // 2], sorted(after_idle)[samples // 2]
+
+
+def best_alternating(
+    roll_fn: Any, raw_fn: Any, repeat: int, *, wake: bool
+) -> tuple[float, Any, float, Any]:
+    """Best of ``repeat`` calls of each side, the two sides alternating (rollups, raw, rollups,
+    raw, …) so that a change of the machine's speed during the measurement (shared, noisy
+    machines) weighs on both sides alike. ``wake``: an untimed round trip to PostgreSQL just
+    before each timed call (on both sides), so that neither pays the virtual machine's wake-up
+    from idle (:func:`wake_latency`), which is not work either side does."""
+    roll_times, raw_times, roll, raw = [], [], None, None
+    for _ in range(repeat):
+        if wake:
+            ping()
+        started = time.perf_counter()
+        roll = roll_fn()
+        roll_times.append(time.perf_counter() - started)
+        if wake:
+            ping()
+        started = time.perf_counter()
+        raw = raw_fn()
+        raw_times.append(time.perf_counter() - started)
+    return min(roll_times), roll, min(raw_times), raw
+
+
 def best(fn: Any, repeat: int) -> tuple[float, Any]:
     times, result = [], None
     for _ in range(repeat):
@@ -348,9 +396,18 @@ def measure(
     tag: str, district: Any, grid: Any, period: Any, now: datetime, repeat: int
 ) -> dict[str, float]:
     out = {}
+    awake, after_idle = wake_latency()
+    say(
+        f"[{tag}] round trip to PostgreSQL: {awake * 1000:.2f} ms right after another, "
+        f"{after_idle * 1000:.2f} ms after 80 ms idle (the machine's wake-up; median of 20)"
+    )
     for name, region in (("district", district), ("grid", grid)):
-        roll_t, roll = best(lambda r=region: rollup_numbers(r, period, now), repeat)
-        raw_t, raw = best(lambda r=region: raw_numbers(r, period, now), repeat)
+        roll_t, roll, raw_t, raw = best_alternating(
+            lambda r=region: rollup_numbers(r, period, now),
+            lambda r=region: raw_numbers(r, period, now),
+            repeat,
+            wake=True,
+        )
         same = (
             roll["state"] == raw["state"]
             and roll["source"] == raw["source"]
@@ -364,9 +421,20 @@ def measure(
             f"same numbers: {'yes' if same else 'NO'} ({roll['totals']['reported']:,} cases in the period)"  # noqa: E501
         )
         out[name] = roll_t
+        # For information: the same without the round trip before each call, so each side
+        # also pays the wake-up from idle once per call (a fixed latency of this machine).
+        roll_i, _r, raw_i, _r = best_alternating(
+            lambda r=region: rollup_numbers(r, period, now),
+            lambda r=region: raw_numbers(r, period, now),
+            repeat,
+            wake=False,
+        )
+        say(
+            f"[{tag}] {name:<8} the same from idle (information): rollups {roll_i * 1000:.1f} ms · "
+            f"raw GROUP BY {raw_i * 1000:.1f} ms · ratio {raw_i / roll_i:.1f}×"
+        )
     # For information, not the target: the grid again with both sides warm (20 consecutive calls
-    # each). Right after the district's raw side (seconds of I/O) or a pause, the first calls of
-    # either side run 2-3x slower than in a loop, so best of --repeat is a semi-cold figure.
+    # each, one side after the other).
     roll_w, _r = best(lambda: rollup_numbers(grid, period, now), WARM)
     raw_w, _r = best(lambda: raw_numbers(grid, period, now), WARM)
     say(
@@ -376,7 +444,11 @@ def measure(
     from wangge.analytics.selectors import map_data
 
     geo_t, _geo = best(lambda: map_data(district, period, now=now), repeat)
-    say(f"[{tag}] map.geojson of the district (522 grid polygons + numbers): {geo_t * 1000:.0f} ms")
+    grid_t, _geo = best(lambda: map_data(grid, period, now=now), repeat)
+    say(
+        f"[{tag}] map.geojson, read once per page (polygons + numbers): district (522 grids) "
+        f"{geo_t * 1000:.0f} ms, grid {grid_t * 1000:.2f} ms"
+    )
     return out
 
 

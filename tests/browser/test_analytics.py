@@ -60,6 +60,8 @@ def test_command_centre_drills_down_and_updates_live(
     community = next(c for c in world.tree.communities if c.parent_id == street.pk)
     grid = next(g for g in world.tree.grids if g.parent_id == community.pk)
     page = browser.new_page(viewport={"width": 1500, "height": 1000}, locale="zh-CN")
+    maps: list[str] = []
+    page.on("request", lambda r: maps.append(r.url) if "/analytics/map.geojson" in r.url else None)
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     sign_in(page, live_server.url, "chief", password)
@@ -78,13 +80,19 @@ def test_command_centre_drills_down_and_updates_live(
     )
     page.screenshot(path=f"{SCREENSHOT_DIR}/wangge_command_centre.png", full_page=True)
 
-    # Live: a case filed now shows up without a reload (poll every second).
+    # Live: a case filed now shows up without a reload (poll every second), on the map too,
+    # whose polygons are read once (the polls carry its numbers).
     before = page.locator("#cc").get_attribute("data-latest")
+    open_before = int(page.locator("#cc-map").get_attribute("data-open"))
     new = _file(world, grid, "井盖缺失")
     page.wait_for_function(
         f"document.getElementById('cc').dataset.latest === '{new.pk}'", timeout=15000
     )
     assert before != str(new.pk)
+    page.wait_for_function(
+        f"document.getElementById('cc-map').dataset.open === '{open_before + 1}'", timeout=15000
+    )
+    assert len(maps) == 1, maps
 
     # Drill down: district → street (table link) → community (map polygon) → grid.
     page.click(f"[data-testid=sub-areas] a[data-drill='{street.code}']")

@@ -13,7 +13,6 @@ from typing import Any, NamedTuple
 from django.db import connection
 from django.urls import get_script_prefix, get_urlconf, reverse
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 
 from wangge.cases.models import LIVE_STATES, Case, Department
@@ -168,7 +167,8 @@ class PageReads(NamedTuple):
     trend: list[list[Any]]  # [day (ISO date), reported, filed, closed], by day
     overdue_groups: list[tuple[str, int | None, int]]  # (area path, department id, count)
     overdue: list[tuple[datetime, int, str, str, str, str]]  # due, id, code, title, grid, state
-    open_by_path: list[tuple[str, int]]  # (area path, open now); not read for a grid
+    live_by_grid: dict[int, tuple[str, int, int]]  # grid id → (path, open now, overdue now)
+    grids: list[tuple[int, str, int]]  # the active grids under the area: id, code, reported
     latest: int  # the latest case id in the area (0: none)
 
 
@@ -186,6 +186,7 @@ def _page_sql(
     live = _live_sql("-", "c.")[0]  # the text only: the area's prefix is a parameter
     groups_live = _live_sql("-")[0]
     latest = "grid_id = %s" if grid else stmt.starts_with(_q("region_path"), "-")[0]
+    grids = stmt.starts_with("g.path", "-")[0]
     one = _single_month(period)
     rows = stmt.json_rows
     sql = (
@@ -209,9 +210,17 @@ def _page_sql(
         f"region_path, department_id, COUNT(*) AS n FROM {_CASE} WHERE {groups_live} "
         "AND due_at < %s AND reported_at >= %s AND reported_at < %s "
         "GROUP BY region_path, department_id) x "
-        # Open now per area path, for the sub-areas' load (a grid has none: a one-time filter).
-        f"UNION ALL SELECT 'n', {rows('region_path, n')} FROM (SELECT region_path, COUNT(*) "
-        f"AS n FROM {_CASE} WHERE %s AND {groups_live} GROUP BY region_path) x "
+        # Open and overdue now per grid (the map's colours, the sub-areas' load) and each grid's
+        # reports in the period (the map's heat): what a poll needs for the map besides the
+        # polygons, which the page reads once (``map_data``).
+        f"UNION ALL SELECT 'n', {rows('grid_id, region_path, n, late')} FROM (SELECT grid_id, "
+        "region_path, COUNT(*) AS n, SUM(CASE WHEN due_at < %s THEN 1 ELSE 0 END) AS late "
+        f"FROM {_CASE} WHERE {groups_live} GROUP BY grid_id, region_path) x "
+        f"UNION ALL SELECT 'r', {rows('id, code, reported')} FROM (SELECT g.id, g.code, "
+        f"CAST(COALESCE(SUM(r.reported), 0) AS bigint) AS reported FROM {_REGION} g "
+        f"LEFT JOIN {_ROLLUP} r ON r.region_id = g.id AND r.dim = {_TOTAL} AND {where} "
+        f"WHERE g.level = {stmt.literal(Level.GRID)} AND g.is_active AND {grids} "
+        "GROUP BY g.id, g.code) x "
         f"UNION ALL SELECT 'l', CAST((SELECT id FROM {_CASE} WHERE {latest} ORDER BY id DESC "
         "LIMIT 1) AS varchar(20)) "
         f"UNION ALL {_pending_branch(2)}"
@@ -228,7 +237,9 @@ def page_reads(region: Region, region_ids: list[int], period: Period, now: datet
       closed);
     * from the live cases — the period's overdue cases per (area path, department) as
       :func:`overdue_groups`; the :data:`OVERDUE_LIST` most overdue cases (any report date);
-      the open cases now per area path (for the sub-areas; not for a grid); the latest case id.
+      the open and overdue cases now per grid (the map's colours, the sub-areas' load); the
+      latest case id;
+    * each active grid under the area with its reports in the period (the map's heat).
 
     Each branch answers one row, its rows as a JSON array (text): the driver converts a few
     strings instead of hundreds of rows of two dozen columns (decision 0024, addendum). Folds
@@ -246,7 +257,8 @@ def page_reads(region: Region, region_ids: list[int], period: Period, now: datet
         *days_p, region.pk,
         *path_p, now,
         *path_p, now, midnight(period.start), midnight(period.end),
-        not grid, *path_p,
+        now, *path_p,
+        *where_p, *path_p,
         *([region.pk] if grid else path_p),
     ]  # fmt: skip
     got = {kind: payload for kind, payload in _read_folded(sql, params)}
@@ -274,7 +286,8 @@ def page_reads(region: Region, region_ids: list[int], period: Period, now: datet
         trend,
         [(p, d, n) for p, d, n in _json(got["g"])],
         overdue,
-        [(p, n) for p, n in _json(got["n"])],
+        {g: (p, n, int(late or 0)) for g, p, n, late in _json(got["n"])},
+        [(g, code, n) for g, code, n in _json(got["r"])],
         int(got["l"] or 0),
     )
 
@@ -323,12 +336,11 @@ def _live_sql(path: str, alias: str = "") -> tuple[str, list[Any]]:
     return f"{alias}{_LIVE} AND {prefix}", params
 
 
-def _aware(value: Any) -> datetime:
-    if isinstance(value, str):  # SQLite, without the ORM's converters: UTC, naive
-        value = parse_datetime(value)
-    if value is not None and timezone.is_naive(value):
-        value = value.replace(tzinfo=UTC)
-    return value
+def _aware(value: str) -> datetime:
+    """A timestamp from a JSON branch: ISO text, with its offset on PostgreSQL (the connection
+    is on UTC), naive UTC on SQLite (as Django stores it)."""
+    moment = datetime.fromisoformat(value)
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 _PK_MARK = 987654321987
@@ -372,7 +384,7 @@ def dashboard_data(
         "indicators": indicator_values(kid_sums[region.pk], overdue_total),
     }
     kid_overdue = _per_area(kids, overdue_rows)
-    kid_open = _per_area(kids, reads.open_by_path)
+    kid_open = _per_area(kids, [(p, n) for p, n, _late in reads.live_by_grid.values()])
     dept_overdue: dict[Any, int] = {}
     for _p, dept, n in overdue_rows:
         dept_overdue[dept] = dept_overdue.get(dept, 0) + n
@@ -439,6 +451,12 @@ def dashboard_data(
         },
         "departments": league,
         "overdue": _overdue_list(reads.overdue),
+        # The map's numbers per grid code: open and overdue now, reported in the period (the
+        # page polls these; the polygons come once from map.geojson).
+        "grids": {
+            code: [*reads.live_by_grid.get(pk, ("", 0, 0))[1:], reported]
+            for pk, code, reported in reads.grids
+        },
     }
 
 
@@ -539,6 +557,12 @@ def map_data(region: Region, period: Period, *, now: datetime | None = None) -> 
                         "overdue": live.get(g.pk, (0, 0))[1],
                         "reported": reported,
                         "url": _dashboard_url(g.code, period.label, base),
+                        # For the heat of polled numbers (data.json's "grids").
+                        "center": (
+                            [g.center_lat, g.center_lon]
+                            if g.center_lat is not None and g.center_lon is not None
+                            else None
+                        ),
                     },
                 }
             )

@@ -46,7 +46,8 @@ _ROLLUP = "analytics_caserollup"
 
 
 def _reference(region: Any, period: Any) -> dict[str, Any]:
-    """The page's numbers from the general-purpose selectors (one ORM query each)."""
+    """The page's numbers from the general-purpose selectors (one ORM query each); the map's
+    numbers per grid twice: in map.geojson (read once) and in data.json (polled)."""
     kids = children(region)
     sums = sums_by_region([region.pk, *(k.pk for k in kids)], period)
     parts = breakdowns(region, period, (Dim.DEPT, Dim.STATE, Dim.TYPE, Dim.SOURCE))
@@ -55,7 +56,7 @@ def _reference(region: Any, period: Any) -> dict[str, Any]:
     grids = list(grids_under(region))
     grid_paths = {g.pk: g.path for g in grids}
     overdue_list = list(overdue_cases(region.path, now=NOW).order_by("due_at", "id")[:20])
-    return {
+    out = {
         "totals": sums[region.pk],
         "overdue_total": sum(n for _p, _d, n in rows),
         "sub_areas": {
@@ -90,6 +91,8 @@ def _reference(region: Any, period: Any) -> dict[str, Any]:
             for g in grids
         },
     }  # fmt: skip
+    out["polled_map"] = out["map"]
+    return out
 
 
 def _page(region: Any, period: Any) -> dict[str, Any]:
@@ -126,6 +129,7 @@ def _page(region: Any, period: Any) -> dict[str, Any]:
             for f in geo["features"]
             if f["properties"]["layer"] == "grid"
         },
+        "polled_map": {code: tuple(numbers) for code, numbers in data["grids"].items()},
     }
 
 

@@ -1,10 +1,11 @@
-/* Command centre: draws the dashboard from data.json (ECharts) and map.geojson (Leaflet), polls
- * both every data-poll seconds so new cases appear without a reload, and drills down: a click on
+/* Command centre: draws the dashboard from data.json (ECharts) and map.geojson (Leaflet); polls
+ * data.json every data-poll seconds so new cases appear without a reload (it carries the map's
+ * numbers per grid too: the polygons are read once, not on every poll), and drills down: a click on
  * a sub-area (bar, table row, map polygon) opens the same page for that area. */
 (function () {
   "use strict";
 
-  var root, labels, charts = {}, map, gridLayer, areaLayer, selfLayer, heatLayer, legend, lastMap;
+  var root, labels, charts = {}, map, gridLayer, areaLayer, selfLayer, heatLayer, legend, lastMap, lastGrids;
   var PALETTE = ["#ffffb2", "#fed976", "#feb24c", "#fd8d3c", "#f03b20", "#bd0026"];
 
   function el(tag, attrs, text) {
@@ -54,6 +55,8 @@
 
   function render(data) {
     root.dataset.latest = String(data.latest_case);
+    lastGrids = data.grids || null;
+    if (lastMap) drawMap(lastMap);
     root.querySelector("[data-testid=cc-updated]").textContent = data.generated_at;
     data.indicators.forEach(function (i) {
       var tile = root.querySelector('[data-code="' + i.code + '"] [data-value]');
@@ -124,9 +127,22 @@
     return PALETTE[i];
   }
 
+  // The latest polled numbers onto the map's grids: [open, overdue, reported] by grid code.
+  function refresh(geo) {
+    if (!lastGrids) return;
+    geo.heat = [];
+    geo.features.forEach(function (f) {
+      var p = f.properties, n = lastGrids[p.code];
+      if (p.layer !== "grid" || !n) return;
+      p.open = n[0]; p.overdue = n[1]; p.reported = n[2];
+      if (p.reported && p.center) geo.heat.push([p.center[0], p.center[1], p.reported]);
+    });
+  }
+
   function drawMap(geo) {
     if (typeof L === "undefined") return;
     lastMap = geo;
+    refresh(geo);
     var holder = document.getElementById("cc-map");
     if (!map) {
       map = L.map(holder, { zoomSnap: 0.25, attributionControl: !!root.dataset.tileUrl });
@@ -177,8 +193,16 @@
       if (bounds.isValid()) map.fitBounds(bounds, { padding: [8, 8] }); else map.setView([31.3, 120.6], 11);
     }
     holder.dataset.grids = String(grids.length);
+    holder.dataset.open = String(grids.reduce(function (m, f) { return m + (f.properties.open || 0); }, 0));
     holder.dataset.areas = String(areas.length);
     holder.dataset.ready = "true";
+  }
+
+  function loadMap() {
+    fetch(root.dataset.mapUrl, { credentials: "same-origin", headers: { Accept: "application/geo+json" } })
+      .then(function (r) { if (!r.ok) throw new Error(r.status); return r.json(); })
+      .then(drawMap)
+      .catch(function () {});
   }
 
   function load() {
@@ -189,10 +213,6 @@
         root.querySelector(".cc-live").classList.add("stale");
         root.querySelector("[data-testid=cc-updated]").textContent = labels.error;
       });
-    fetch(root.dataset.mapUrl, { credentials: "same-origin", headers: { Accept: "application/geo+json" } })
-      .then(function (r) { if (!r.ok) throw new Error(r.status); return r.json(); })
-      .then(drawMap)
-      .catch(function () {});
   }
 
   function fmt(v) { return v === null || v === undefined ? "—" : v.toFixed(2); }
@@ -229,6 +249,7 @@
     if (!root) return;
     labels = JSON.parse(root.dataset.labels || "{}");
     load();
+    loadMap();
     window.setTimeout(loadHotspots, 1500);  // once: a weekly analysis, after the map is up
     window.setInterval(load, Math.max(1, parseInt(root.dataset.poll || "30", 10)) * 1000);
     window.addEventListener("resize", function () { Object.keys(charts).forEach(function (k) { charts[k].resize(); }); });
