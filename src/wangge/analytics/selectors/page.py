@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Iterable, Sized
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
@@ -36,8 +36,8 @@ OVERDUE_LIST = 20
 TOP_TYPES = 12
 
 # --- the command centre's reads in few statements ------------------------------------------
-# The dashboard and the map read the same numbers as the helpers above, but each page reads in
-# a handful of plain SQL statements (the ORM's compilation of 22-sum aggregates cost more than
+# The dashboard and the map read the same numbers as the general selectors (``.sums``), but
+# each reads in one plain SQL statement (the ORM's compilation of 22-sum aggregates cost more than
 # the database's answer: issue 6, decision 0008 addendum) whose text does not change between
 # polls, so PostgreSQL plans them once per connection (``statements``, decision 0024). The
 # rollup statement also tells whether the journal holds pending case writes; only then does the
@@ -54,17 +54,13 @@ def _q(name: str) -> str:
     return connection.ops.quote_name(name)
 
 
-def _in(values: Sized) -> str:
-    return ", ".join(["%s"] * len(values))
-
-
 def _day(d: Any) -> Any:
     # Dates as dates on PostgreSQL: the server binds them (a string would be text).
     return d if connection.vendor == "postgresql" else connection.ops.adapt_datefield_value(d)
 
 
 def _bucket_sql(period: Period, grain: str | None = None) -> tuple[str, list[Any]]:
-    """:func:`_bucket_filter` as SQL (the same rows)."""
+    """``sums._bucket_filter`` as SQL (the same rows)."""
     sql, params = _bucket_sql_of(connection.vendor, stmt.prepared(), period, grain)
     return sql, list(params)
 
@@ -242,7 +238,7 @@ def page_reads(region: Region, region_ids: list[int], period: Period, now: datet
     * each active grid under the area with its reports in the period (the map's heat).
 
     Each branch answers one row, its rows as a JSON array (text): the driver converts a few
-    strings instead of hundreds of rows of two dozen columns (decision 0024, addendum). Folds
+    strings instead of hundreds of rows of two dozen columns (decision 0024, second addendum). Folds
     pending case writes first (:func:`_read_folded`)."""
     grid = region.level == Level.GRID
     sql, where_p, months_p, days_p = _page_sql(
