@@ -168,6 +168,39 @@ class PageReads(NamedTuple):
     latest: int  # the latest case id in the area (0: none)
 
 
+def _grid_branches(where: str) -> str:
+    """Two branches of the page's and the map's statements: open and overdue now per grid of
+    the live cases under the area ('n': the map's colours, the sub-areas' load), and each active
+    grid under the area with its reports in the period ('r': the map's heat), for the period's
+    rollup rows ``where``. Parameters: :func:`_grid_params`."""
+    live = _live_sql("-")[0]  # the text only: the area's prefix is a parameter
+    grids = stmt.starts_with("g.path", "-")[0]
+    rows = stmt.json_rows
+    return (
+        f"SELECT 'n', {rows('grid_id, region_path, n, late')} FROM (SELECT grid_id, "  # noqa: S608 - identifiers are constants
+        "region_path, COUNT(*) AS n, SUM(CASE WHEN due_at < %s THEN 1 ELSE 0 END) AS late "
+        f"FROM {_CASE} WHERE {live} GROUP BY grid_id, region_path) x "
+        f"UNION ALL SELECT 'r', {rows('id, code, reported')} FROM (SELECT g.id, g.code, "
+        f"CAST(COALESCE(SUM(r.reported), 0) AS bigint) AS reported FROM {_REGION} g "
+        f"LEFT JOIN {_ROLLUP} r ON r.region_id = g.id AND r.dim = {_TOTAL} AND {where} "
+        f"WHERE g.level = {stmt.literal(Level.GRID)} AND g.is_active AND {grids} "
+        "GROUP BY g.id, g.code) x"
+    )
+
+
+def _grid_params(now: datetime, where_p: Iterable[Any], path_p: list[Any]) -> list[Any]:
+    return [now, *path_p, *where_p, *path_p]
+
+
+def _grid_numbers(
+    got: dict[str, Any],
+) -> tuple[dict[int, tuple[str, int, int]], list[tuple[int, str, int]]]:
+    """The rows of :func:`_grid_branches`: grid id → (path, open, overdue) and the grids'
+    (id, code, reported)."""
+    live = {g: (p, n, int(late or 0)) for g, p, n, late in _json(got["n"])}
+    return live, [(g, code, n) for g, code, n in _json(got["r"])]
+
+
 @functools.lru_cache(maxsize=256)
 def _page_sql(
     _vendor: str, _prepared: bool, period: Period, grid: bool, n_ids: int
@@ -182,7 +215,6 @@ def _page_sql(
     live = _live_sql("-", "c.")[0]  # the text only: the area's prefix is a parameter
     groups_live = _live_sql("-")[0]
     latest = "grid_id = %s" if grid else stmt.starts_with(_q("region_path"), "-")[0]
-    grids = stmt.starts_with("g.path", "-")[0]
     one = _single_month(period)
     rows = stmt.json_rows
     sql = (
@@ -206,17 +238,7 @@ def _page_sql(
         f"region_path, department_id, COUNT(*) AS n FROM {_CASE} WHERE {groups_live} "
         "AND due_at < %s AND reported_at >= %s AND reported_at < %s "
         "GROUP BY region_path, department_id) x "
-        # Open and overdue now per grid (the map's colours, the sub-areas' load) and each grid's
-        # reports in the period (the map's heat): what a poll needs for the map besides the
-        # polygons, which the page reads once (``map_data``).
-        f"UNION ALL SELECT 'n', {rows('grid_id, region_path, n, late')} FROM (SELECT grid_id, "
-        "region_path, COUNT(*) AS n, SUM(CASE WHEN due_at < %s THEN 1 ELSE 0 END) AS late "
-        f"FROM {_CASE} WHERE {groups_live} GROUP BY grid_id, region_path) x "
-        f"UNION ALL SELECT 'r', {rows('id, code, reported')} FROM (SELECT g.id, g.code, "
-        f"CAST(COALESCE(SUM(r.reported), 0) AS bigint) AS reported FROM {_REGION} g "
-        f"LEFT JOIN {_ROLLUP} r ON r.region_id = g.id AND r.dim = {_TOTAL} AND {where} "
-        f"WHERE g.level = {stmt.literal(Level.GRID)} AND g.is_active AND {grids} "
-        "GROUP BY g.id, g.code) x "
+        f"UNION ALL {_grid_branches(where)} "
         f"UNION ALL SELECT 'l', CAST((SELECT id FROM {_CASE} WHERE {latest} ORDER BY id DESC "
         "LIMIT 1) AS varchar(20)) "
         f"UNION ALL {_pending_branch(2)}"
@@ -253,11 +275,11 @@ def page_reads(region: Region, region_ids: list[int], period: Period, now: datet
         *days_p, region.pk,
         *path_p, now,
         *path_p, now, midnight(period.start), midnight(period.end),
-        now, *path_p,
-        *where_p, *path_p,
+        *_grid_params(now, where_p, path_p),
         *([region.pk] if grid else path_p),
     ]  # fmt: skip
-    got = {kind: payload for kind, payload in _read_folded(sql, params)}
+    got = dict(_read_folded(sql, params))
+    live_by_grid, grids = _grid_numbers(got)
     sums = {pk: dict(_ZERO) for pk in region_ids}
     for pk, *vec in _json(got["s"]):
         sums[pk] = dict(zip(MEASURES, vec, strict=True))
@@ -282,8 +304,8 @@ def page_reads(region: Region, region_ids: list[int], period: Period, now: datet
         trend,
         [(p, d, n) for p, d, n in _json(got["g"])],
         overdue,
-        {g: (p, n, int(late or 0)) for g, p, n, late in _json(got["n"])},
-        [(g, code, n) for g, code, n in _json(got["r"])],
+        live_by_grid,
+        grids,
         int(got["l"] or 0),
     )
 
@@ -294,31 +316,17 @@ def _json(payload: str | None) -> list[Any]:
 
 
 def map_numbers(
-    region: Region, grid_ids: list[int], period: Period, now: datetime
+    region: Region, period: Period, now: datetime
 ) -> tuple[dict[int, int], dict[int, tuple[int, int]]]:
-    """The map's numbers in one statement: the reported count of each grid in ``grid_ids``
-    (:func:`sums_by_region`) and (open, overdue) now per grid of the live cases under
-    ``region`` (:func:`open_by_grid`, :func:`overdue_by` ``grid_id``). Folds first."""
-    where, params = _bucket_sql(period)
-    ids, ids_p = stmt.any_of("region_id", grid_ids)
-    live, live_p = _live_sql(region.path)
-    one = _single_month(period)
-    sql = (
-        f"SELECT 'r', region_id, {'reported' if one else 'CAST(SUM(reported) AS bigint)'}, "  # noqa: S608 - identifiers are constants
-        f"NULL FROM {_ROLLUP} WHERE {where} AND {ids} AND dim = {_TOTAL}"
-        f"{_group_by('region_id', one)} "
-        "UNION ALL SELECT 'l', grid_id, COUNT(*), SUM(CASE WHEN due_at < %s THEN 1 ELSE 0 END) "
-        f"FROM {_CASE} WHERE {live} GROUP BY grid_id "
-        f"UNION ALL {_pending_branch(4)}"
-    )
-    reported: dict[int, int] = dict.fromkeys(grid_ids, 0)
-    by_grid: dict[int, tuple[int, int]] = {}
-    for kind, pk, a, b in _read_folded(sql, [*params, *ids_p, now, *live_p]):
-        if kind == "r":
-            reported[pk] = int(a or 0)
-        else:
-            by_grid[pk] = (int(a), int(b or 0))
-    return reported, by_grid
+    """The map's numbers in one statement, the same branches as the page's
+    (:func:`_grid_branches`): the reported count of each active grid under ``region`` and
+    (open, overdue) now per grid of its live cases. Folds first."""
+    where, where_p = _bucket_sql(period)
+    path_p = stmt.starts_with("region_path", region.path)[1]
+    sql = f"{_grid_branches(where)} UNION ALL {_pending_branch(2)}"
+    live, grids = _grid_numbers(dict(_read_folded(sql, _grid_params(now, where_p, path_p))))
+    reported = {pk: n for pk, _code, n in grids}
+    return reported, {pk: (n, late) for pk, (_p, n, late) in live.items()}
 
 
 _LIVE = f"{_q('state')} IN ({', '.join(stmt.literal(s) for s in LIVE_STATES)})"
@@ -535,11 +543,11 @@ def map_data(region: Region, period: Period, *, now: datetime | None = None) -> 
     # A grid's map is the grid itself (``grids_under``), already loaded.
     grids = [region] if region.level == Level.GRID else list(grids_under(region).defer("boundary"))
     shapes = boundaries(grids)
-    grid_reported, live = map_numbers(region, [g.pk for g in grids], period, now)  # folds
+    grid_reported, live = map_numbers(region, period, now)  # folds
     features = []
     heat = []
     for g in grids:
-        reported = grid_reported[g.pk]
+        reported = grid_reported.get(g.pk, 0)
         if shapes.get(g.pk):
             features.append(
                 {
