@@ -177,8 +177,8 @@ def open_by_grid(path: str) -> dict[int, int]:
 
 
 def state_labels() -> dict[str, str]:
-    labels: dict[str, str] = translated(Dim.STATE)
-    return labels
+    found: dict[str, str] = translated(Dim.STATE)
+    return found
 
 
 def _department_names(ids: list[int]) -> dict[int, str]:
@@ -242,14 +242,16 @@ def area_indicators(
 
 
 def labels(dim: str, values: Iterable[str]) -> dict[str, str]:
+    """Display labels of rollup dimension ``values`` (matter type, source, state, department,
+    worker ids as the rollups store them); unknown values label themselves."""
     vals = list(values)
     if dim == Dim.TYPE:
         names = _type_names([int(v) for v in vals if v.isdigit()])
         unknown = _("未分类")
         return {v: names.get(int(v), unknown) if v.isdigit() else v for v in vals}
     if dim in (Dim.SOURCE, Dim.STATE):
-        labels = translated(dim)
-        return {v: labels.get(v, v) for v in vals}
+        choices = translated(dim)
+        return {v: choices.get(v, v) for v in vals}
     if dim == Dim.DEPT:
         names = _department_names([int(v) for v in vals if v.isdigit()])
         return {v: names.get(int(v), v) if v.isdigit() else v for v in vals}
